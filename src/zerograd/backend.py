@@ -1,0 +1,192 @@
+"""Backend: the array module, the dtype policy and the one random generator.
+
+Every other layer asks this module for arrays instead of importing ``numpy`` (or ``cupy``) itself,
+so a GPU array module can slot in here without touching any op.
+
+- ``array_module(x)`` returns the module that owns ``x`` (``numpy`` now).
+- The default floating dtype is float32, as in PyTorch; ``set_default_dtype`` changes it.
+- ``manual_seed(n)`` reseeds the single ``numpy.random.Generator`` that every random thing in the
+  library draws from (``randn``, ``rand``, dropout, init, shuffling), so one seed repeats a run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+
+__all__ = [
+    "array_module",
+    "as_array",
+    "is_array",
+    "sum_to",
+    "float32",
+    "float64",
+    "int64",
+    "bool_",
+    "get_default_dtype",
+    "set_default_dtype",
+    "resolve_dtype",
+    "manual_seed",
+    "generator",
+    "get_rng_state",
+    "set_rng_state",
+    "erf",
+]
+
+# dtypes are NumPy's own, so ``zerograd.float32 is numpy.float32``.
+float32 = numpy.float32
+float64 = numpy.float64
+int64 = numpy.int64
+bool_ = numpy.bool_
+
+_ARRAY_TYPES = (numpy.ndarray,)
+_default_dtype = numpy.dtype(numpy.float32)
+
+
+def array_module(x):
+    """Return the array module (``numpy``) that owns ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> array_module(np.zeros(3)) is np
+    True
+    """
+    return numpy
+
+
+def is_array(x) -> bool:
+    """True if ``x`` is an array of a backend (not a scalar, list or Tensor)."""
+    return isinstance(x, _ARRAY_TYPES)
+
+
+def as_array(x, dtype=None):
+    """``x`` as a backend array (no copy when it already is one of ``dtype``).
+
+    NumPy ufuncs turn 0-d arrays into scalars; the autograd core calls this so that ``Tensor.data``
+    is always an array.
+    """
+    return numpy.asarray(x, dtype=dtype)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``: undoes NumPy broadcasting in a backward pass.
+
+    Leading axes that broadcasting added are summed away, and axes of size 1 in ``shape`` are summed
+    with ``keepdims``. Returns ``x`` itself when the shapes already match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sum_to(np.ones((2, 3, 4)), (3, 1)).tolist()
+    [[8.0], [8.0], [8.0]]
+    """
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1
+    )
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    if lead:
+        y = y.reshape(shape)
+    return y
+
+
+# ---------------------------------------------------------------------------------------------
+# dtype policy
+
+
+def get_default_dtype():
+    """The floating dtype new tensors get from Python floats (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating dtype (``float32`` or ``float64``), like ``torch.set_default_dtype``."""
+    global _default_dtype
+    d = resolve_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(
+            f"set_default_dtype: only floating dtypes are allowed, got {d}. "
+            "Use zerograd.float32 or zerograd.float64."
+        )
+    _default_dtype = d
+
+
+def resolve_dtype(dtype):
+    """Turn a NumPy dtype, its name (``"float32"``) or a zerograd dtype into a ``numpy.dtype``."""
+    if dtype is None:
+        return _default_dtype
+    if hasattr(dtype, "is_floating_point") and hasattr(dtype, "itemsize"):
+        # a torch.dtype: say what to pass instead of failing inside NumPy
+        raise TypeError(f"dtype {dtype!r} is a torch dtype; pass zerograd.float32 or 'float32'.")
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"unknown dtype {dtype!r}: pass a NumPy dtype, its name such as 'float32', "
+            "or zerograd.float32 / zerograd.float64 / zerograd.int64."
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# random numbers: one seeded generator for the whole library
+
+_generator = numpy.random.default_rng()
+
+
+def manual_seed(seed: int):
+    """Seed the library's random generator, like ``torch.manual_seed``.
+
+    Every random draw in zerograd (``randn``, ``rand``, dropout masks, weight init, DataLoader
+    shuffling) comes from this one generator, so the same seed repeats a whole run.
+
+    Examples
+    --------
+    >>> _ = manual_seed(0); a = generator().random()
+    >>> _ = manual_seed(0); a == generator().random()
+    True
+    """
+    global _generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}.")
+    _generator = numpy.random.default_rng(int(seed))
+    return _generator
+
+
+def generator() -> numpy.random.Generator:
+    """The library's ``numpy.random.Generator`` (reseeded by ``manual_seed``)."""
+    return _generator
+
+
+def get_rng_state() -> dict:
+    """The generator's state as a plain dict (for checkpoints)."""
+    return _generator.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state returned by ``get_rng_state``."""
+    _generator.bit_generator.state = state
+
+
+# ---------------------------------------------------------------------------------------------
+# special functions NumPy lacks
+
+try:  # SciPy's erf is a fast ufunc; it is optional
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - depends on the environment
+    _scipy_erf = None
+
+_math_erf = numpy.vectorize(math.erf, otypes=[numpy.float64])
+
+
+def erf(x):
+    """The error function, element-wise, keeping ``x``'s dtype.
+
+    Uses ``scipy.special.erf`` when SciPy is installed, else ``math.erf`` element by element
+    (exact to float64 rounding, slower).
+    """
+    y = _scipy_erf(x) if _scipy_erf is not None else _math_erf(x)
+    return y.astype(x.dtype, copy=False)

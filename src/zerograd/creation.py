@@ -1,0 +1,202 @@
+"""Creating tensors: ``tensor``, ``zeros``, ``ones``, ``randn`` ... with PyTorch's signatures.
+
+Python floats become the default dtype (float32), Python ints int64 and bools bool, as in PyTorch;
+a NumPy array keeps its dtype unless ``dtype`` is given. Random tensors draw from the library's one
+seeded generator (``zerograd.manual_seed``).
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from . import backend
+from .autograd import Tensor
+
+__all__ = [
+    "tensor",
+    "as_tensor",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "eye",
+    "arange",
+    "linspace",
+    "randn",
+    "rand",
+    "randint",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "randn_like",
+    "rand_like",
+]
+
+
+def _make(array, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _shape(size) -> tuple:
+    """Accept ``zeros(2, 3)``, ``zeros((2, 3))`` and ``zeros([2, 3])`` like PyTorch."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 0:
+            raise ValueError(f"sizes must be non-negative integers, got {tuple(size)}.")
+    return tuple(int(n) for n in size)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a Tensor).
+
+    Examples
+    --------
+    >>> tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    >>> tensor([1, 2]).dtype
+    dtype('int64')
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        array = numpy.array(data, dtype=backend.resolve_dtype(dtype))
+    elif backend.is_array(data):
+        array = data.copy()
+    else:
+        array = numpy.array(data)
+        if array.dtype == numpy.float64 and not isinstance(data, numpy.generic):
+            array = array.astype(backend.get_default_dtype())
+        elif array.dtype.kind == "i" and array.dtype != numpy.int64:
+            array = array.astype(numpy.int64)
+        elif array.dtype.kind not in "biufc":
+            raise TypeError(
+                f"tensor: can't make a tensor from {type(data).__name__} (NumPy read it as dtype "
+                f"{array.dtype}); pass numbers, nested lists of numbers or an array."
+            )
+    return _make(array, requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array when no conversion is needed."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.resolve_dtype(dtype)):
+        return data
+    if backend.is_array(data) and (dtype is None or data.dtype == backend.resolve_dtype(dtype)):
+        return Tensor._wrap(data)
+    return tensor(data, dtype=dtype)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _make(numpy.zeros(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _make(numpy.ones(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (its values are whatever memory held)."""
+    return _make(numpy.empty(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype follows the value, like PyTorch)."""
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = numpy.bool_
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = numpy.int64
+    size = _shape((size,) if isinstance(size, (tuple, list)) else (size,))
+    return _make(numpy.full(size, fill_value, backend.resolve_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (n, m)."""
+    return _make(numpy.eye(n, m, dtype=backend.resolve_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Values in ``[start, end)`` spaced by ``step``; int64 when all arguments are ints.
+
+    Examples
+    --------
+    >>> arange(3).tolist()
+    [0, 1, 2]
+    """
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, numpy.integer)) for v in (start, end, step))
+        dtype = numpy.int64 if ints else backend.get_default_dtype()
+    if step == 0:
+        raise ValueError("arange: step must be non-zero.")
+    return _make(numpy.arange(start, end, step, dtype=backend.resolve_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    return _make(
+        numpy.linspace(start, end, steps, dtype=backend.resolve_dtype(dtype)), requires_grad
+    )
+
+
+def _random_float(draw, size, dtype, requires_grad):
+    dtype = backend.resolve_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"random floats need a floating dtype, got {dtype}.")
+    # the generator draws float32 or float64 directly: no float64 detour for float32
+    return _make(draw(size, dtype), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Samples from N(0, 1), from the library's seeded generator."""
+    draw = backend.generator().standard_normal
+    return _random_float(lambda s, d: draw(s, dtype=d), _shape(size), dtype, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Samples from U[0, 1), from the library's seeded generator."""
+    draw = backend.generator().random
+    return _random_float(lambda s, d: draw(s, dtype=d), _shape(size), dtype, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    """Integers in ``[low, high)`` (int64), like ``torch.randint``."""
+    if high is None:
+        low, high = 0, low
+    dtype = backend.resolve_dtype(numpy.int64 if dtype is None else dtype)
+    return Tensor._wrap(backend.generator().integers(low, high, _shape((size,) if isinstance(size, (tuple, list)) else (size,)), dtype=dtype))
+
+
+def _like(t, dtype):
+    data = t.data if isinstance(t, Tensor) else numpy.asarray(t)
+    return data.shape, (data.dtype if dtype is None else backend.resolve_dtype(dtype))
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return _make(numpy.zeros(shape, dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return _make(numpy.ones(shape, dtype), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return _make(numpy.full(shape, fill_value, dtype), requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return randn(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return rand(*shape, dtype=dtype, requires_grad=requires_grad)

@@ -1,0 +1,22 @@
+"""zerograd.functional (imported as ``F``): every differentiable op.
+
+Each op is a ``Function`` subclass with ``forward``/``backward`` on raw arrays (read the class for
+the formula) plus a lower-case wrapper that checks its arguments: ``F.relu(x)``, ``F.cross_entropy``.
+Importing this package also binds Tensor's operators and methods (``tensor_methods``).
+"""
+
+from . import tensor_methods  # noqa: F401  (binds Tensor's operators)
+from .activations import *  # noqa: F401,F403
+from .activations import __all__ as _act
+from .arithmetic import *  # noqa: F401,F403
+from .arithmetic import __all__ as _ar
+from .layers import *  # noqa: F401,F403
+from .layers import __all__ as _ly
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _ls
+from .reduce import *  # noqa: F401,F403
+from .reduce import __all__ as _rd
+from .shape import *  # noqa: F401,F403
+from .shape import __all__ as _sh
+
+__all__ = _act + _ar + _ly + _ls + _rd + _sh

@@ -1,0 +1,56 @@
+"""Argument handling shared by every op: ``dim``/``axis`` aliases, reductions, dims in range."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Tensor
+
+_UNSET = object()
+
+
+def reduce_args(op: str, ndim: int, dim, keepdim, axis=None, keepdims=None):
+    """Resolve PyTorch's ``dim``/``keepdim`` and NumPy's ``axis``/``keepdims`` into one pair.
+
+    Returns ``(axis, keepdims)`` with ``axis`` None (all dimensions) or a tuple of non-negative
+    ints. Raises a message that names the op when a dim is out of range or given twice.
+    """
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim={dim!r} and its alias axis={axis!r}; pass one.")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    if dim is None:
+        return None, bool(keepdim)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(normalize_dim(op, d, ndim) for d in dims), bool(keepdim)
+
+
+def normalize_dim(op: str, dim, ndim: int, extra: int = 0) -> int:
+    """``dim`` as a non-negative int for a tensor of ``ndim`` dims (``extra`` for unsqueeze)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}.")
+    n = max(ndim + extra, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension(s); "
+            f"use a dim in [{-n}, {n - 1}]."
+        )
+    return int(dim) % n
+
+
+def check_reduction(op: str, reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(
+            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}."
+        )
+
+
+def as_tensor(x) -> Tensor:
+    """``x`` itself if a Tensor, else a constant Tensor wrapping it."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def shape_of(x) -> tuple:
+    return x.shape if hasattr(x, "shape") else ()

@@ -1,0 +1,274 @@
+"""Activation functions: step, sigmoid, tanh, ReLU, leaky ReLU, ELU, GELU, softplus, softmax,
+log-softmax and identity. Each is written in a numerically stable form (see the comments)."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function, Tensor
+from ..backend import array_module, erf
+from ._args import as_tensor, normalize_dim
+
+__all__ = [
+    "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "softmax",
+    "log_softmax", "identity",
+]
+
+
+class Step(Function):
+    """y = 1 if x > 0 else 0,   gx = 0 (the step has no useful gradient: why the course moves on)"""
+
+    def forward(self, x):
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, gy):
+        return array_module(gy).zeros_like(gy)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)),   gx = gy * y * (1 - y)"""
+
+    def forward(self, x):
+        xp = array_module(x)
+        # exp of -|x| never overflows: for x < 0 use the equal form exp(x) / (1 + exp(x))
+        e = xp.exp(-xp.abs(x))
+        r = 1 / (1 + e)
+        y = xp.where(x >= 0, r, e * r)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """y = tanh(x),   gx = gy * (1 - y^2)"""
+
+    def forward(self, x):
+        y = array_module(x).tanh(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy * (1 - y * y)
+
+
+class ReLU(Function):
+    """y = max(x, 0),   gx = gy * [x > 0]"""
+
+    def forward(self, x):
+        y = array_module(x).maximum(x, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy * (y > 0)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x,   gx = gy * (1 if x > 0 else slope)"""
+
+    def __init__(self, negative_slope):
+        self.slope = negative_slope
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return array_module(x).where(x > 0, gy, gy * self.slope)
+
+
+class ELU(Function):
+    """y = x if x > 0 else alpha (exp(x) - 1),   gx = gy * (1 if x > 0 else y + alpha)"""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = array_module(x)
+        # expm1 of min(x, 0): accurate near 0 and never overflows on the branch not taken
+        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy):
+        x, y = self.saved
+        return array_module(x).where(x > 0, gy, gy * (y + self.alpha))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class GELU(Function):
+    """y = x * Phi(x), Phi the standard normal CDF,   gx = gy * (Phi(x) + x * phi(x))
+
+    ``approximate='tanh'``: Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, as in PyTorch.
+    """
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.save_for_backward(x)
+        if self.approximate == "tanh":
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + erf(x / _SQRT_2))
+        return x * self.cdf
+
+    def backward(self, gy):
+        (x,) = self.saved
+        xp = array_module(x)
+        if self.approximate == "tanh":
+            t = self.t
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
+        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+        return gy * (self.cdf + x * pdf)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta (x itself where beta x > threshold, as in PyTorch),
+    gx = gy * sigmoid(beta x)"""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = array_module(x)
+        z = x * self.beta
+        # max(z, 0) + log1p(exp(-|z|)): exp never overflows
+        y = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        y = xp.where(z > self.threshold, x, y)
+        self.save_for_backward(x)
+        return y
+
+    def backward(self, gy):
+        (x,) = self.saved
+        xp = array_module(x)
+        z = x * self.beta
+        e = xp.exp(-xp.abs(z))
+        s = xp.where(z >= 0, 1 / (1 + e), e / (1 + e))  # stable sigmoid(z)
+        return xp.where(z > self.threshold, gy, gy * s)
+
+
+class Softmax(Function):
+    """y_i = exp(x_i - max x) / sum_j exp(x_j - max x) along ``dim`` (the max shift stops overflow)
+
+    gx = y * (gy - sum(gy * y, dim))
+    """
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        xp = array_module(x)
+        e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
+        y = e / e.sum(axis=self.dim, keepdims=True)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return y * (gy - (gy * y).sum(axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along ``dim`` (stable: the max is subtracted first)
+
+    gx = gy - exp(y) * sum(gy, dim)
+    """
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        xp = array_module(x)
+        z = x - x.max(axis=self.dim, keepdims=True)
+        y = z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy - array_module(y).exp(y) * gy.sum(axis=self.dim, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# wrappers
+
+
+def step(x) -> Tensor:
+    """The step function of the perceptron: 1 where x > 0, else 0 (gradient 0)."""
+    return Step()(x)
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + exp(-x)), stable for large |x|.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> [round(v, 3) for v in sigmoid(zerograd.tensor([1.0, 2.0])).tolist()]
+    [0.731, 0.881]
+    """
+    return Sigmoid()(x)
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh()(x)
+
+
+def relu(x) -> Tensor:
+    """max(x, 0)."""
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise (``torch.nn.functional.leaky_relu``)."""
+    return LeakyReLU(float(negative_slope))(x)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    return ELU(float(alpha))(x)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (exact, with erf) or its tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
+    return GELU(approximate)(x)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` like PyTorch."""
+    if beta <= 0:
+        raise ValueError(f"softplus: beta must be positive, got {beta}.")
+    return Softplus(float(beta), float(threshold))(x)
+
+
+def softmax(x, dim: int = -1, *, axis=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (default the last), without overflow."""
+    x = as_tensor(x)
+    return Softmax(normalize_dim("softmax", dim if axis is None else axis, x.ndim))(x)
+
+
+def log_softmax(x, dim: int = -1, *, axis=None) -> Tensor:
+    """log(softmax(x)) along ``dim`` (default the last), computed stably."""
+    x = as_tensor(x)
+    return LogSoftmax(normalize_dim("log_softmax", dim if axis is None else axis, x.ndim))(x)
+
+
+def identity(x) -> Tensor:
+    """The identity activation (the output layer of a regression net): returns ``x``."""
+    return as_tensor(x)

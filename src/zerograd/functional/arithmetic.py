@@ -1,0 +1,445 @@
+"""Element-wise arithmetic, matrix products and comparisons.
+
+Binary ops follow NumPy broadcasting; backward undoes it with ``sum_to``. A Python number operand
+is a constant (kept as a Python number, so float32 stays float32 under NumPy's promotion rules).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Function, Tensor
+from ..backend import array_module, resolve_dtype, sum_to
+from ._args import shape_of
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "exp", "log", "sqrt", "abs", "clamp", "clip", "maximum", "minimum", "where", "cast",
+    "eq", "ne", "lt", "le", "gt", "ge",
+]
+
+
+class _Broadcasting(Function):
+    """Base of binary element-wise ops: one clear message when shapes don't broadcast."""
+
+    def error_message(self, arrays, exc):
+        a, b = (shape_of(x) for x in arrays[:2])
+        return (
+            f"{self.name}: cannot broadcast shapes {a} and {b}: aligned from the right, each pair "
+            "of sizes must be equal or one of them 1. Reshape or unsqueeze one operand so they "
+            "line up."
+        )
+
+
+class Add(_Broadcasting):
+    """y = a + b,   ga = sum_to(gy, a.shape),   gb = sum_to(gy, b.shape)"""
+
+    def forward(self, a, b):
+        self.shapes = shape_of(a), shape_of(b)
+        return a + b
+
+    def backward(self, gy):
+        sa, sb = self.shapes
+        return sum_to(gy, sa), sum_to(gy, sb)
+
+
+class Sub(_Broadcasting):
+    """y = a - b,   ga = sum_to(gy, a.shape),   gb = -sum_to(gy, b.shape)"""
+
+    def forward(self, a, b):
+        self.shapes = shape_of(a), shape_of(b)
+        return a - b
+
+    def backward(self, gy):
+        sa, sb = self.shapes
+        gb = -sum_to(gy, sb) if self.needs_input_grad[1] else None
+        return sum_to(gy, sa), gb
+
+
+class Mul(_Broadcasting):
+    """Element-wise product, NumPy broadcasting.
+
+    y = a * b,   ga = sum_to(gy * b, a.shape),   gb = sum_to(gy * a, b.shape)
+    """
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = sum_to(gy * b, shape_of(a)) if self.needs_input_grad[0] else None
+        gb = sum_to(gy * a, shape_of(b)) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(_Broadcasting):
+    """y = a / b,   ga = sum_to(gy / b, a.shape),   gb = sum_to(-gy * a / b**2, b.shape)"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = gy / b
+        gb = sum_to(-ga * a / b, shape_of(b)) if self.needs_input_grad[1] else None
+        return sum_to(ga, shape_of(a)), gb
+
+
+class Neg(Function):
+    """y = -x,   gx = -gy"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(_Broadcasting):
+    """y = a ** b,   ga = gy * b * a ** (b - 1),   gb = gy * y * log(a)
+
+    ``b`` is usually a Python number (x ** 2); both may be tensors (then a > 0 for gb).
+    """
+
+    def forward(self, a, b):
+        y = a**b
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, gy):
+        a, b, y = self.saved
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = sum_to(gy * b * a ** (b - 1), shape_of(a))
+        if self.needs_input_grad[1]:
+            gb = sum_to(gy * y * array_module(y).log(a), shape_of(b))
+        return ga, gb
+
+
+class MatMul(Function):
+    """Matrix product with batch broadcasting, like ``numpy.matmul`` / ``torch.matmul``.
+
+    y = a @ b,   ga = gy @ b^T,   gb = a^T @ gy   (batch dims summed back with sum_to;
+    a 1-D operand is treated as a row (a) or a column (b) vector and squeezed back)
+    a: (*A, n, k), b: (*B, k, m) -> y: (*broadcast(A, B), n, m)
+    """
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a @ b
+
+    def error_message(self, arrays, exc):
+        a, b = (shape_of(x) for x in arrays)
+        if len(a) == 0 or len(b) == 0:
+            return f"matmul: both operands need at least 1 dimension, got {a} and {b}; use * for scalars."
+        ka = a[-1]
+        kb = b[0] if len(b) == 1 else b[-2]
+        if ka != kb:
+            return (
+                f"matmul: cannot multiply {a} by {b}: inner sizes {ka} and {kb} differ. "
+                "Check operand order or use .T."
+            )
+        return (
+            f"matmul: cannot multiply {a} by {b}: the batch dimensions {a[:-2]} and {b[:-2]} "
+            "don't broadcast."
+        )
+
+    def backward(self, gy):
+        a, b = self.saved
+        xp = array_module(gy)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # put back the squeezed column (first: gy may be 0-d for vec @ vec)
+            gy = xp.expand_dims(gy, -1)
+        if a.ndim == 1:  # and the squeezed row
+            gy = xp.expand_dims(gy, -2)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = sum_to(gy @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            gb = sum_to(xp.swapaxes(a2, -1, -2) @ gy, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Exp(Function):
+    """y = exp(x),   gx = gy * y"""
+
+    def forward(self, x):
+        y = array_module(x).exp(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy * y
+
+
+class Log(Function):
+    """y = log(x),   gx = gy / x"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).log(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x),   gx = gy / (2 y)"""
+
+    def forward(self, x):
+        y = array_module(x).sqrt(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|,   gx = gy * sign(x)   (0 at x = 0, as in PyTorch)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).abs(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * array_module(x).sign(x)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi),   gx = gy where lo <= x <= hi, else 0 (PyTorch's convention)"""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        inside = True
+        if self.lo is not None:
+            inside = x >= self.lo
+        if self.hi is not None:
+            inside = inside & (x <= self.hi)
+        return gy * inside
+
+
+class Maximum(_Broadcasting):
+    """y = max(a, b) element-wise; the gradient goes to the larger input, split evenly on ties.
+
+    ga = sum_to(gy * w, a.shape),  gb = sum_to(gy * (1 - w), b.shape),  w = [a > b] + [a == b] / 2
+    """
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return array_module(a).maximum(a, b)
+
+    def _weight(self, a, b):
+        return (a > b) + 0.5 * (a == b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        w = self._weight(a, b)
+        ga = sum_to(gy * w, shape_of(a)) if self.needs_input_grad[0] else None
+        gb = sum_to(gy * (1 - w), shape_of(b)) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Minimum(Maximum):
+    """y = min(a, b) element-wise; the gradient goes to the smaller input, split evenly on ties."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return array_module(a).minimum(a, b)
+
+    def _weight(self, a, b):
+        return (a < b) + 0.5 * (a == b)
+
+
+class Where(Function):
+    """y = x where cond else other,   gx = sum_to(gy * cond), gother = sum_to(gy * ~cond)"""
+
+    def forward(self, cond, x, other):
+        self.cond = cond
+        self.shapes = shape_of(x), shape_of(other)
+        return array_module(cond).where(cond, x, other)
+
+    def error_message(self, arrays, exc):
+        shapes = ", ".join(str(shape_of(a)) for a in arrays)
+        return f"where: condition, input and other must broadcast together, got shapes {shapes}."
+
+    def backward(self, gy):
+        zero = gy.dtype.type(0)
+        xp = array_module(gy)
+        gx = sum_to(xp.where(self.cond, gy, zero), self.shapes[0]) if self.needs_input_grad[1] else None
+        go = sum_to(xp.where(self.cond, zero, gy), self.shapes[1]) if self.needs_input_grad[2] else None
+        return None, gx, go
+
+
+class Cast(Function):
+    """y = x as another dtype,   gx = gy as x's dtype"""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.src = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.src)
+
+
+# ---------------------------------------------------------------------------------------------
+# wrappers
+
+
+def _number_or_tensor(x):
+    """Operands as ops take them: Tensors and arrays as they are, numbers as Python numbers."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number):
+        # a NumPy scalar would promote float32 to float64 under NumPy 2; a Python number doesn't
+        return x if type(x) in (int, float, bool, complex) else x.item()
+    return x if hasattr(x, "shape") else Tensor(x)
+
+
+def add(a, b) -> Tensor:
+    """``a + b`` with broadcasting."""
+    return Add()(a, _number_or_tensor(b))
+
+
+def sub(a, b) -> Tensor:
+    """``a - b`` with broadcasting."""
+    return Sub()(a, _number_or_tensor(b))
+
+
+def mul(a, b) -> Tensor:
+    """``a * b`` with broadcasting."""
+    return Mul()(a, _number_or_tensor(b))
+
+
+def div(a, b) -> Tensor:
+    """``a / b`` with broadcasting."""
+    return Div()(a, _number_or_tensor(b))
+
+
+def neg(x) -> Tensor:
+    """``-x``."""
+    return Neg()(x)
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``a ** b``; ``b`` a number or a tensor."""
+    return Pow()(a, _number_or_tensor(b))
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b`` with batch broadcasting (``torch.matmul``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> matmul(zerograd.ones(3, 4), zerograd.ones(5, 6))
+    Traceback (most recent call last):
+    ...
+    ValueError: matmul: cannot multiply (3, 4) by (5, 6): inner sizes 4 and 5 differ. Check operand order or use .T.
+    """
+    return MatMul()(a, _number_or_tensor(b))
+
+
+def exp(x) -> Tensor:
+    """e ** x."""
+    return Exp()(x)
+
+
+def log(x) -> Tensor:
+    """Natural logarithm."""
+    return Log()(x)
+
+
+def sqrt(x) -> Tensor:
+    """Square root."""
+    return Sqrt()(x)
+
+
+def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Absolute value."""
+    return Abs()(x)
+
+
+def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit values to ``[min, max]`` (either may be None), ``torch.clamp``."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given.")
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, numbers.Real):
+            raise TypeError(f"clamp: {name} must be a number or None, got {type(v).__name__}.")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clamp: min ({min}) is larger than max ({max}).")
+    return Clamp(min, max)(x)
+
+
+clip = clamp
+
+
+def maximum(a, b) -> Tensor:
+    """Element-wise maximum of two tensors."""
+    return Maximum()(a, _number_or_tensor(b))
+
+
+def minimum(a, b) -> Tensor:
+    """Element-wise minimum of two tensors."""
+    return Minimum()(a, _number_or_tensor(b))
+
+
+def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input`` where ``condition`` holds, else ``other`` (``torch.where``)."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = array_module(cond).asarray(cond)
+    if cond.dtype.kind != "b":
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}.")
+    return Where()(cond, _number_or_tensor(input), _number_or_tensor(other))
+
+
+def cast(x, dtype) -> Tensor:
+    """``x`` converted to ``dtype`` (differentiable; ``x`` itself if it already has it)."""
+    dtype = resolve_dtype(dtype)
+    if isinstance(x, Tensor) and x.dtype == dtype:
+        return x
+    return Cast(dtype)(x)
+
+
+def _compare(ufunc_name):
+    def compare(a, b) -> Tensor:
+        ad = a.data if isinstance(a, Tensor) else a
+        bd = b.data if isinstance(b, Tensor) else b
+        xp = array_module(ad)
+        try:
+            return Tensor._wrap(xp.asarray(getattr(xp, ufunc_name)(ad, bd)))
+        except ValueError:
+            raise ValueError(
+                f"{ufunc_name}: cannot broadcast shapes {shape_of(ad)} and {shape_of(bd)}."
+            ) from None
+
+    compare.__name__ = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le",
+                        "greater": "gt", "greater_equal": "ge"}[ufunc_name]
+    compare.__doc__ = f"Element-wise ``{ufunc_name}`` as a bool tensor (no gradient)."
+    return compare
+
+
+eq = _compare("equal")
+ne = _compare("not_equal")
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")

@@ -1,0 +1,397 @@
+"""Losses: MSE, cross-entropy (fused with log-softmax), NLL, binary cross-entropy (on
+probabilities and, stably, on logits). ``reduction`` is 'mean' (default), 'sum' or 'none'.
+
+Cross-entropy takes logits of shape (N, C) or (N, C, d1, ...) and either class indices (N, ...)
+or class probabilities of the logits' shape, like ``torch.nn.functional.cross_entropy``.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function, Tensor
+from ..backend import array_module
+from ._args import as_tensor, check_reduction, shape_of
+from .arithmetic import cast
+from .shape import permute, reshape
+
+__all__ = [
+    "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
+
+
+def _reduce(loss, reduction, denom=None):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total if reduction == "sum" else total / (loss.size if denom is None else denom)
+
+
+def _upstream(gy, reduction, n):
+    """d(reduced loss)/d(per-element loss): gy / n for 'mean', gy for 'sum', gy itself for 'none'."""
+    return gy / n if reduction == "mean" else gy
+
+
+class MSELoss(Function):
+    """loss = reduce((x - t)^2),   gx = 2 (x - t) * g,   gt = -gx   (g: 1/n for 'mean')"""
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, x, t):
+        d = x - t
+        self.save_for_backward(d)
+        return _reduce(d * d, self.reduction)
+
+    def error_message(self, arrays, exc):
+        return (
+            f"mse_loss: input of shape {shape_of(arrays[0])} and target of shape "
+            f"{shape_of(arrays[1])} must have the same shape."
+        )
+
+    def backward(self, gy):
+        (d,) = self.saved
+        gx = (2 * d) * _upstream(gy, self.reduction, d.size)
+        return gx, (-gx if self.needs_input_grad[1] else None)
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy on logits (M, C) and class indices t (M,), in one pass.
+
+    logp = log_softmax(x),  loss_i = w_i [(1 - eps) (-logp[i, t_i]) + eps/C sum_c w_c/w_i (-logp[i, c])]
+    with w_i = weight[t_i] (0 where t_i == ignore_index), 'mean' dividing by sum_i w_i.
+    gx_i = s_i [(1 - eps) w_i (p_i - onehot(t_i)) + eps/C (p_i sum_c w_c - w)],   p = softmax(x)
+    Without weights or smoothing this is the familiar gx = (p - onehot(t)) / M.
+    """
+
+    def __init__(self, weight, ignore_index, reduction, label_smoothing):
+        self.weight, self.ignore_index = weight, ignore_index
+        self.reduction, self.eps = reduction, label_smoothing
+
+    def forward(self, x, t):
+        xp = array_module(x)
+        M, C = x.shape
+        z = x - x.max(axis=1, keepdims=True)  # shift by the max: exp never overflows
+        e = xp.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        logp = z - xp.log(s)
+        p = e / s
+        valid = t != self.ignore_index
+        t = xp.where(valid, t, 0)
+        if t.size and (t.min() < 0 or t.max() >= C):
+            bad = t[(t < 0) | (t >= C)][0]
+            raise IndexError(
+                f"cross_entropy: target {int(bad)} is out of range for {C} classes; class "
+                f"indices must be in [0, {C - 1}] (or ignore_index={self.ignore_index})."
+            )
+        rows = xp.arange(M)
+        w = valid.astype(x.dtype) if self.weight is None else self.weight[t] * valid
+        loss = -logp[rows, t] * w
+        if self.eps:
+            smooth = -(logp.sum(axis=1) if self.weight is None else logp @ self.weight)
+            loss = (1 - self.eps) * loss + (self.eps / C) * smooth * valid
+        self.p, self.t, self.w, self.valid, self.rows = p, t, w, valid, rows
+        self.denom = w.sum()
+        return _reduce(loss, self.reduction, self.denom)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        p, t, w, rows = self.p, self.t, self.w, self.rows
+        M, C = p.shape
+        scale = _upstream(gy, self.reduction, self.denom)
+        scale = scale[:, None] if self.reduction == "none" else scale
+        gx = p * w[:, None]
+        gx[rows, t] -= w
+        if self.eps:
+            wsum = C if self.weight is None else self.weight.sum()
+            wc = 1 if self.weight is None else self.weight
+            smooth = (p * wsum - wc) * self.valid[:, None]
+            gx = (1 - self.eps) * gx + (self.eps / C) * smooth
+        gx *= scale
+        return gx, None
+
+
+class SoftCrossEntropy(Function):
+    """Cross-entropy with probability targets T (M, C), optionally smoothed and class-weighted.
+
+    T' = (1 - eps) T + eps / C,   loss_i = -sum_c w_c T'_ic logp_ic   ('mean' divides by M)
+    gx_i = s (p_i sum_c w_c T'_ic - w T'_i),   gT_i = -s (1 - eps) w logp_i
+    """
+
+    def __init__(self, weight, reduction, label_smoothing):
+        self.weight, self.reduction, self.eps = weight, reduction, label_smoothing
+
+    def forward(self, x, T):
+        xp = array_module(x)
+        M, C = x.shape
+        z = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        logp = z - xp.log(s)
+        Ts = (1 - self.eps) * T + self.eps / C if self.eps else T
+        wT = Ts if self.weight is None else Ts * self.weight
+        self.p, self.logp, self.wT = e / s, logp, wT
+        return _reduce(-(wT * logp).sum(axis=1), self.reduction, M)
+
+    def error_message(self, arrays, exc):
+        return (
+            f"cross_entropy: probability targets of shape {shape_of(arrays[1])} must have the "
+            f"logits' shape {shape_of(arrays[0])}."
+        )
+
+    def backward(self, gy):
+        M = self.p.shape[0]
+        scale = _upstream(gy, self.reduction, M)
+        scale = scale[:, None] if self.reduction == "none" else scale
+        gx = (self.p * self.wT.sum(axis=1, keepdims=True) - self.wT) * scale
+        gT = None
+        if self.needs_input_grad[1]:
+            w = 1 if self.weight is None else self.weight
+            gT = -(1 - self.eps) * w * self.logp * scale
+        return gx, gT
+
+
+class NLLLoss(Function):
+    """loss_i = -w_i logp[i, t_i] (w_i = weight[t_i], 0 if ignored); 'mean' divides by sum w_i.
+
+    gx = zeros with -w_i * s put at [i, t_i]
+    """
+
+    def __init__(self, weight, ignore_index, reduction):
+        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+
+    def forward(self, logp, t):
+        xp = array_module(logp)
+        M, C = logp.shape
+        valid = t != self.ignore_index
+        t = xp.where(valid, t, 0)
+        if t.size and (t.min() < 0 or t.max() >= C):
+            raise IndexError(
+                f"nll_loss: targets must be class indices in [0, {C - 1}], got values in "
+                f"[{int(t.min())}, {int(t.max())}]."
+            )
+        rows = xp.arange(M)
+        w = valid.astype(logp.dtype) if self.weight is None else self.weight[t] * valid
+        self.shape, self.dtype, self.t, self.w, self.rows = logp.shape, logp.dtype, t, w, rows
+        self.denom = w.sum()
+        return _reduce(-logp[rows, t] * w, self.reduction, self.denom)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        gx = xp.zeros(self.shape, self.dtype)
+        gx[self.rows, self.t] = -self.w * _upstream(gy, self.reduction, self.denom)
+        return gx, None
+
+
+_LOG_MIN = -100.0  # PyTorch clamps log(p) at -100 so p = 0 or 1 gives a finite loss
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -w [t log p + (1 - t) log(1 - p)] (logs clamped at -100, as in PyTorch)
+
+    gp = w (p - t) / max(p (1 - p), 1e-12) * s,   gt = -w (log p - log(1 - p)) * s
+    """
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, p, t, w):
+        xp = array_module(p)
+        logp = xp.maximum(xp.log(p), _LOG_MIN)
+        log1mp = xp.maximum(xp.log1p(-p), _LOG_MIN)
+        loss = -(t * logp + (1 - t) * log1mp)
+        if w is not None:
+            loss = loss * w
+        self.save_for_backward(p, t)
+        self.w, self.logp, self.log1mp = w, logp, log1mp
+        return _reduce(loss, self.reduction)
+
+    def backward(self, gy):
+        p, t = self.saved
+        xp = array_module(p)
+        s = _upstream(gy, self.reduction, p.size)
+        w = 1 if self.w is None else self.w
+        gp = w * (p - t) / xp.maximum(p * (1 - p), 1e-12) * s
+        gt = -w * (self.logp - self.log1mp) * s if self.needs_input_grad[1] else None
+        return gp, gt, None
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits x, stable for any |x|:
+
+    loss = (1 - t) x + (1 + (pw - 1) t) softplus(-x),   softplus(-x) = log1p(exp(-|x|)) + max(-x, 0)
+    gx = [(1 - t) - (1 + (pw - 1) t) sigmoid(-x)] w s,   gt = [-x + (pw - 1) softplus(-x)] w s
+    """
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, x, t, w, pw):
+        xp = array_module(x)
+        sp = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)  # softplus(-x) without overflow
+        c = 1 if pw is None else 1 + (pw - 1) * t
+        loss = (1 - t) * x + c * sp
+        if w is not None:
+            loss = loss * w
+        self.save_for_backward(x, t)
+        self.w, self.pw, self.sp, self.c = w, pw, sp, c
+        return _reduce(loss, self.reduction)
+
+    def backward(self, gy):
+        x, t = self.saved
+        s = _upstream(gy, self.reduction, x.size)
+        ws = s if self.w is None else self.w * s
+        e = array_module(x).exp(-self.sp)  # exp(-softplus(-x)) = sigmoid(x), stably
+        gx = ((1 - t) - self.c * (1 - e)) * ws
+        gt = None
+        if self.needs_input_grad[1]:
+            gt = (-x if self.pw is None else -x + (self.pw - 1) * self.sp) * ws
+        return gx, gt, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# wrappers
+
+
+def _same_shape(op, x, t):
+    if x.shape != t.shape:
+        raise ValueError(
+            f"{op}: input has shape {x.shape} but target has shape {t.shape}; they must match "
+            "(e.g. reshape the target, or use one_hot for class indices)."
+        )
+
+
+def _const(x, like):
+    """A weight-like constant as an array of ``like``'s dtype (or None)."""
+    if x is None:
+        return None
+    data = x.data if isinstance(x, Tensor) else x
+    return array_module(like.data).asarray(data, dtype=like.dtype)
+
+
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+    """Mean squared error (``torch.nn.functional.mse_loss``)."""
+    check_reduction("mse_loss", reduction)
+    x, t = as_tensor(input), as_tensor(target)
+    _same_shape("mse_loss", x, t)
+    return MSELoss(reduction)(x, t)
+
+
+def _classes_last(x, op):
+    """(N, C, d1, ...) logits -> (N*d1*..., C), the class axis last; (C,) -> (1, C)."""
+    if x.ndim == 1:
+        return reshape(x, 1, -1)
+    if x.ndim == 2:
+        return x
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor.")
+    dims = (0,) + tuple(range(2, x.ndim)) + (1,)
+    return reshape(permute(x, dims), -1, x.shape[1])
+
+
+def _class_targets(op, x, t):
+    """Check class-index targets against logits (N, C, d...) and flatten them to (M,)."""
+    expect = (x.shape[0],) + x.shape[2:] if x.ndim >= 2 else ()
+    if t.shape != expect:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} needs class-index targets of shape {expect}, got "
+            f"{t.shape}. Pass integer class labels (not one-hot), or probabilities of shape "
+            f"{x.shape}."
+        )
+    return t.data.reshape(-1)
+
+
+def cross_entropy(
+    input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",  # noqa: A002
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits and targets, fused with log-softmax for stability and speed.
+
+    Parameters
+    ----------
+    input : Tensor
+        Logits (N, C), (C,) or (N, C, d1, ...): raw scores, not probabilities.
+    target : Tensor or array
+        Class indices (N,) / (N, d1, ...) of an integer dtype, or class probabilities of the
+        input's shape (a floating dtype).
+    weight : Tensor, optional
+        A weight per class (C,).
+    ignore_index : int
+        Targets equal to it add nothing (class-index targets only).
+    reduction : {'mean', 'sum', 'none'}
+    label_smoothing : float in [0, 1]
+        Mix the target with the uniform distribution: (1 - eps) t + eps / C.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> logits = zerograd.tensor([[2.0, 0.5, -1.0]], requires_grad=True)
+    >>> loss = cross_entropy(logits, zerograd.tensor([0]))
+    >>> round(loss.item(), 4)
+    0.2413
+    """
+    check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}.")
+    x, t = as_tensor(input), as_tensor(target)
+    if x.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: input must hold floating logits, got {x.dtype}.")
+    x2 = _classes_last(x, "cross_entropy")
+    C = x2.shape[1]
+    w = _const(weight, x)
+    if w is not None and w.shape != (C,):
+        raise ValueError(f"cross_entropy: weight must have shape ({C},), one per class, got {w.shape}.")
+    if t.dtype.kind == "f":
+        _same_shape("cross_entropy", x, t)
+        t = cast(t, x.dtype)  # float64 targets must not upcast float32 logits
+        return _keep_shape(SoftCrossEntropy(w, reduction, label_smoothing)(x2, _classes_last(t, "cross_entropy")), reduction, x, soft=True)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must be class indices (ints) or probabilities, got {t.dtype}.")
+    tt = _class_targets("cross_entropy", x, t) if x.ndim > 1 else t.data.reshape(-1)
+    return _keep_shape(CrossEntropy(w, ignore_index, reduction, label_smoothing)(x2, tt), reduction, x)
+
+
+def _keep_shape(loss, reduction, x, soft=False):
+    """With reduction='none', give the per-element loss the target's shape (N, d1, ...)."""
+    if reduction != "none":
+        return loss
+    shape = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
+    return reshape(loss, shape)
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Negative log-likelihood of class indices given log-probabilities (N, C) or (N, C, d...)."""
+    check_reduction("nll_loss", reduction)
+    x, t = as_tensor(input), as_tensor(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold class indices (ints), got {t.dtype}.")
+    x2 = _classes_last(x, "nll_loss")
+    w = _const(weight, x)
+    if w is not None and w.shape != (x2.shape[1],):
+        raise ValueError(f"nll_loss: weight must have shape ({x2.shape[1]},), got {w.shape}.")
+    tt = _class_targets("nll_loss", x, t) if x.ndim > 1 else t.data.reshape(-1)
+    return _keep_shape(NLLLoss(w, ignore_index, reduction)(x2, tt), reduction, x)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """BCE on probabilities in [0, 1] (use ``binary_cross_entropy_with_logits`` on raw scores)."""
+    check_reduction("binary_cross_entropy", reduction)
+    p, t = as_tensor(input), as_tensor(target)
+    _same_shape("binary_cross_entropy", p, t)
+    d = p.data
+    if d.size and (d.min() < 0 or d.max() > 1):
+        raise ValueError(
+            f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
+            f"[{float(d.min()):.4g}, {float(d.max()):.4g}]. Apply sigmoid first, or use "
+            "binary_cross_entropy_with_logits on the raw scores."
+        )
+    return BinaryCrossEntropy(reduction)(p, t, _const(weight, p))
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, reduction: str = "mean", pos_weight=None  # noqa: A002
+) -> Tensor:
+    """BCE on logits, sigmoid folded in for stability; ``pos_weight`` weighs positive examples."""
+    check_reduction("binary_cross_entropy_with_logits", reduction)
+    x, t = as_tensor(input), as_tensor(target)
+    _same_shape("binary_cross_entropy_with_logits", x, t)
+    return BCEWithLogits(reduction)(x, t, _const(weight, x), _const(pos_weight, x))

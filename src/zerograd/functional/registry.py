@@ -1,0 +1,222 @@
+"""Every op the library registers, with inputs to check it on.
+
+``zerograd gradcheck`` runs ``gradcheck`` over ``CASES`` and prints a table; the tests run the same
+cases against PyTorch. Each case names an op, a function of tensors, and how to make each input:
+``N`` normal values, ``P`` positive values, ``Away`` values away from 0 (kinks), ``U`` uniform in
+a range, ``Const`` a non-differentiable input (class indices, masks). A test checks that the cases
+reach every ``Function`` in ``zerograd.functional``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy
+
+from ..autograd import Tensor
+from . import activations as A
+from . import arithmetic as M
+from . import layers as L
+from . import losses as Lo
+from . import reduce as R
+from . import shape as S
+
+__all__ = ["OpCase", "CASES", "case_inputs", "N", "P", "Away", "U", "Const"]
+
+
+@dataclass(frozen=True)
+class N:
+    """Standard normal values (differentiable input)."""
+
+    shape: tuple
+
+    def make(self, rng, dtype):
+        return rng.standard_normal(self.shape).astype(dtype)
+
+
+@dataclass(frozen=True)
+class U:
+    """Uniform values in [lo, hi) (differentiable input)."""
+
+    shape: tuple
+    lo: float = 0.0
+    hi: float = 1.0
+
+    def make(self, rng, dtype):
+        return rng.uniform(self.lo, self.hi, self.shape).astype(dtype)
+
+
+def P(shape):
+    """Positive values in [0.5, 2) (log, sqrt, division)."""
+    return U(shape, 0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class Away:
+    """Values with |x| in [0.2, 2) and random sign: no finite difference straddles a kink at 0."""
+
+    shape: tuple
+
+    def make(self, rng, dtype):
+        mag = rng.uniform(0.2, 2.0, self.shape)
+        return (mag * rng.choice([-1.0, 1.0], self.shape)).astype(dtype)
+
+
+@dataclass(frozen=True)
+class Const:
+    """A non-differentiable input made by ``make(rng)`` (class indices, boolean masks)."""
+
+    make_fn: object
+
+    def make(self, rng, dtype):
+        return self.make_fn(rng)
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """One op on one set of inputs."""
+
+    name: str
+    fn: object
+    inputs: tuple
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    shapes: str = field(default="")
+
+    def describe_shapes(self) -> str:
+        return self.shapes or ", ".join(
+            "x".join(map(str, i.shape)) or "()" for i in self.inputs if hasattr(i, "shape")
+        )
+
+
+def case_inputs(case: OpCase, dtype="float64", seed: int = 0, requires_grad: bool = True):
+    """The case's inputs: Tensors (requiring grad) for values, arrays/Tensors for constants."""
+    rng = numpy.random.default_rng(seed)
+    out = []
+    for spec in case.inputs:
+        a = spec.make(rng, dtype)
+        out.append(Tensor(a) if isinstance(spec, Const) else Tensor(a, requires_grad=requires_grad))
+    return out
+
+
+def _labels(n, classes, shape=None):
+    return Const(lambda rng: rng.integers(0, classes, shape or (n,)))
+
+
+def _probs(shape):
+    def make(rng):
+        e = numpy.exp(rng.standard_normal(shape))
+        return e / e.sum(axis=1, keepdims=True)
+
+    return make
+
+
+def _mask(shape):
+    return Const(lambda rng: rng.random(shape) > 0.5)
+
+
+CASES = [
+    # --- arithmetic -----------------------------------------------------------------------
+    OpCase("add", M.add, (N((3, 4)), N((4,)))),
+    OpCase("add_scalar", lambda x: x + 2.5, (N((3, 4)),)),
+    OpCase("sub", M.sub, (N((2, 3, 4)), N((3, 1)))),
+    OpCase("rsub_scalar", lambda x: 1.0 - x, (N((3, 4)),)),
+    OpCase("mul", M.mul, (N((3, 4)), N((3, 1)))),
+    OpCase("mul_scalar", lambda x: x * 3.0, (N((3, 4)),)),
+    OpCase("div", M.div, (N((3, 4)), P((4,)))),
+    OpCase("rdiv_scalar", lambda x: 1.0 / x, (P((3, 4)),)),
+    OpCase("neg", M.neg, (N((3, 4)),)),
+    OpCase("pow_scalar", lambda x: x**3, (N((3, 4)),)),
+    OpCase("pow_sqrt", lambda x: x**0.5, (P((3, 4)),)),
+    OpCase("pow_tensor", M.pow, (P((3, 4)), N((3, 4)))),
+    OpCase("rpow_scalar", lambda x: 2.0**x, (N((3, 4)),)),
+    OpCase("matmul", M.matmul, (N((3, 4)), N((4, 5)))),
+    OpCase("matmul_batch", M.matmul, (N((2, 3, 4)), N((4, 5)))),
+    OpCase("matmul_broadcast", M.matmul, (N((2, 1, 3, 4)), N((5, 4, 2)))),
+    OpCase("matmul_vec_mat", M.matmul, (N((4,)), N((4, 5)))),
+    OpCase("matmul_mat_vec", M.matmul, (N((3, 4)), N((4,)))),
+    OpCase("matmul_vec_vec", M.matmul, (N((4,)), N((4,)))),
+    OpCase("exp", M.exp, (N((3, 4)),)),
+    OpCase("log", M.log, (P((3, 4)),)),
+    OpCase("sqrt", M.sqrt, (P((3, 4)),)),
+    OpCase("abs", M.abs, (Away((3, 4)),)),
+    OpCase("clamp", lambda x: M.clamp(x, -0.5, 0.5), (N((4, 5)),)),
+    OpCase("clamp_min", lambda x: M.clamp(x, min=0.1), (N((4, 5)),)),
+    OpCase("maximum", M.maximum, (N((3, 4)), N((4,)))),
+    OpCase("minimum", M.minimum, (N((3, 4)), N((3, 1)))),
+    OpCase("where", M.where, (_mask((3, 4)), N((3, 4)), N((4,)))),
+    OpCase("cast_float32", lambda x: M.cast(x, "float32"), (N((3, 4)),), eps=1e-2, atol=1e-4),
+    # --- shapes ---------------------------------------------------------------------------
+    OpCase("reshape", lambda x: S.reshape(x, 4, -1), (N((2, 3, 4)),)),
+    OpCase("flatten", lambda x: S.flatten(x, 1), (N((2, 3, 4)),)),
+    OpCase("transpose", lambda x: S.transpose(x, 0, 2), (N((2, 3, 4)),)),
+    OpCase("permute", lambda x: S.permute(x, 2, 0, 1), (N((2, 3, 4)),)),
+    OpCase("T", lambda x: x.T, (N((3, 4)),)),
+    OpCase("squeeze", lambda x: S.squeeze(x, 1), (N((3, 1, 4)),)),
+    OpCase("unsqueeze", lambda x: S.unsqueeze(x, -1), (N((3, 4)),)),
+    OpCase("expand", lambda x: S.expand(x, 2, 3, -1), (N((3, 1)),)),
+    OpCase("broadcast_to", lambda x: S.broadcast_to(x, (2, 3, 4)), (N((4,)),)),
+    OpCase("getitem_basic", lambda x: x[1:, ::2, 1], (N((3, 4, 5)),)),
+    OpCase("getitem_int_array", lambda x: x[numpy.array([0, 2, 0]), 1:], (N((3, 4)),)),
+    OpCase("getitem_pairs", lambda x: x[numpy.array([0, 1, 1]), numpy.array([3, 2, 2])], (N((3, 4)),)),
+    OpCase("getitem_bool", lambda x, m: x[m.data], (N((3, 4)), _mask((3, 4)))),
+    OpCase("cat", lambda a, b: S.cat([a, b], dim=1), (N((2, 3)), N((2, 4)))),
+    OpCase("stack", lambda a, b: S.stack([a, b], dim=1), (N((2, 3)), N((2, 3)))),
+    OpCase("split", lambda x: S.split(x, [1, 3], dim=1), (N((2, 4)),)),
+    OpCase("chunk", lambda x: S.chunk(x, 2, dim=0)[0], (N((4, 3)),)),
+    # --- reductions -----------------------------------------------------------------------
+    OpCase("sum", R.sum, (N((3, 4)),)),
+    OpCase("sum_dim_keepdim", lambda x: R.sum(x, dim=1, keepdim=True), (N((3, 4)),)),
+    OpCase("sum_dims", lambda x: R.sum(x, dim=(0, 2)), (N((2, 3, 4)),)),
+    OpCase("mean", R.mean, (N((3, 4)),)),
+    OpCase("mean_axis", lambda x: R.mean(x, axis=0), (N((3, 4)),)),
+    OpCase("max", R.max, (N((3, 4)),)),
+    OpCase("max_dim", lambda x: R.max(x, dim=1).values, (N((3, 4)),)),
+    OpCase("min_dim_keepdim", lambda x: R.min(x, dim=0, keepdim=True).values, (N((3, 4)),)),
+    OpCase("min", R.min, (N((3, 4)),)),
+    OpCase("amax_dims", lambda x: R.amax(x, dim=(0, 2)), (N((2, 3, 4)),)),
+    OpCase("amin", lambda x: R.amin(x, dim=1), (N((3, 4)),)),
+    OpCase("var", R.var, (N((3, 4)),)),
+    OpCase("var_dim_biased", lambda x: R.var(x, dim=1, correction=0), (N((3, 4)),)),
+    OpCase("std_dim", lambda x: R.std(x, dim=0, keepdim=True), (N((3, 4)),)),
+    OpCase("logsumexp", lambda x: R.logsumexp(x, dim=1), (N((3, 4)),)),
+    # --- activations ----------------------------------------------------------------------
+    OpCase("step", A.step, (Away((3, 4)),)),
+    OpCase("sigmoid", A.sigmoid, (N((3, 4)),)),
+    OpCase("tanh", A.tanh, (N((3, 4)),)),
+    OpCase("relu", A.relu, (Away((3, 4)),)),
+    OpCase("leaky_relu", lambda x: A.leaky_relu(x, 0.1), (Away((3, 4)),)),
+    OpCase("elu", A.elu, (Away((3, 4)),)),
+    OpCase("gelu", A.gelu, (N((3, 4)),)),
+    OpCase("gelu_tanh", lambda x: A.gelu(x, approximate="tanh"), (N((3, 4)),)),
+    OpCase("softplus", A.softplus, (N((3, 4)),)),
+    OpCase("softmax", lambda x: A.softmax(x, dim=1), (N((3, 4)),)),
+    OpCase("softmax_dim0", lambda x: A.softmax(x, dim=0), (N((3, 4)),)),
+    OpCase("log_softmax", lambda x: A.log_softmax(x, dim=-1), (N((3, 4)),)),
+    # --- losses ---------------------------------------------------------------------------
+    OpCase("mse_loss", Lo.mse_loss, (N((3, 4)), N((3, 4)))),
+    OpCase("mse_loss_sum", lambda x, t: Lo.mse_loss(x, t, reduction="sum"), (N((3, 4)), N((3, 4)))),
+    OpCase("mse_loss_none", lambda x, t: Lo.mse_loss(x, t, reduction="none"), (N((3, 4)), N((3, 4)))),
+    OpCase("cross_entropy", Lo.cross_entropy, (N((5, 4)), _labels(5, 4))),
+    OpCase("cross_entropy_sum", lambda x, t: Lo.cross_entropy(x, t, reduction="sum"), (N((5, 4)), _labels(5, 4))),
+    OpCase("cross_entropy_none", lambda x, t: Lo.cross_entropy(x, t, reduction="none"), (N((5, 4)), _labels(5, 4))),
+    OpCase("cross_entropy_weight", lambda x, t, w: Lo.cross_entropy(x, t, weight=w), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
+    OpCase("cross_entropy_ignore", lambda x, t: Lo.cross_entropy(x, t, ignore_index=1), (N((6, 4)), _labels(6, 4))),
+    OpCase("cross_entropy_smoothing", lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1), (N((5, 4)), _labels(5, 4))),
+    OpCase("cross_entropy_weight_smoothing", lambda x, t, w: Lo.cross_entropy(x, t, weight=w, label_smoothing=0.2), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
+    OpCase("cross_entropy_spatial", Lo.cross_entropy, (N((2, 4, 3)), _labels(2, 4, (2, 3)))),
+    OpCase("cross_entropy_probs", Lo.cross_entropy, (N((5, 4)), Const(_probs((5, 4))))),
+    OpCase("cross_entropy_probs_grad_smooth", lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1), (N((5, 4)), P((5, 4)))),
+    OpCase("nll_loss", lambda x, t: Lo.nll_loss(A.log_softmax(x, dim=1), t), (N((5, 4)), _labels(5, 4))),
+    OpCase("nll_loss_weight_none", lambda x, t, w: Lo.nll_loss(x, t, weight=w, reduction="none"), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
+    OpCase("binary_cross_entropy", Lo.binary_cross_entropy, (U((3, 4), 0.05, 0.95), U((3, 4)))),
+    OpCase("binary_cross_entropy_weight", lambda p, t, w: Lo.binary_cross_entropy(p, t, weight=w, reduction="sum"), (U((3, 4), 0.05, 0.95), U((3, 4)), Const(lambda r: r.uniform(0.5, 2, (4,))))),
+    OpCase("bce_with_logits", Lo.binary_cross_entropy_with_logits, (N((3, 4)), U((3, 4)))),
+    OpCase("bce_with_logits_pos_weight", lambda x, t, pw: Lo.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none"), (N((3, 4)), U((3, 4)), Const(lambda r: r.uniform(0.5, 3, (4,))))),
+    # --- layers ---------------------------------------------------------------------------
+    OpCase("linear", L.linear, (N((5, 4)), N((3, 4)), N((3,)))),
+    OpCase("linear_no_bias", L.linear, (N((5, 4)), N((3, 4)))),
+    OpCase("linear_3d", L.linear, (N((2, 5, 4)), N((3, 4)), N((3,)))),
+    OpCase("dropout", lambda x: L.dropout(x, 0.3), (N((4, 5)),)),
+]
