@@ -123,8 +123,9 @@ def gradcheck(
 
     Notes
     -----
-    Non-scalar outputs are projected on a fixed random direction R (the check differentiates
-    ``sum(out * R)``), so backward is tested with a gradient that is not all ones. The library's
+    Outputs of more than one element are projected on a fixed random direction R (the check
+    differentiates ``sum(out * R)``, and ``worst`` reports values of that sum's gradient), so
+    backward is tested with an upstream gradient that is not all ones. The library's
     random generator is reset before every evaluation, so ops that draw (dropout) are checkable.
 
     Examples
@@ -149,8 +150,11 @@ def gradcheck(
         backend.set_rng_state(state)
         return _outputs(fn(*args))
 
+    # a one-element output (a loss) is checked as it is; larger ones on a random direction
     projections = [
-        numpy.random.default_rng(1234 + k).standard_normal(o.shape) for k, o in enumerate(run())
+        numpy.ones(o.shape) if o.data.size == 1
+        else numpy.random.default_rng(1234 + k).standard_normal(o.shape)
+        for k, o in enumerate(run())
     ]
 
     def objective() -> float:

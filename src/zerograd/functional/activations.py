@@ -84,21 +84,22 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """y = x if x > 0 else alpha (exp(x) - 1),   gx = gy * (1 if x > 0 else y + alpha)"""
+    """y = x if x > 0 else alpha (exp(x) - 1),   gx = gy * (1 if x > 0 else alpha exp(x))"""
 
     def __init__(self, alpha):
         self.alpha = alpha
 
     def forward(self, x):
         xp = array_module(x)
+        self.save_for_backward(x)
         # expm1 of min(x, 0): accurate near 0 and never overflows on the branch not taken
-        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
-        self.save_for_backward(x, y)
-        return y
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, gy):
-        x, y = self.saved
-        return array_module(x).where(x > 0, gy, gy * (y + self.alpha))
+        (x,) = self.saved
+        xp = array_module(x)
+        # alpha exp(x), not y + alpha: that sum rounds to 0 for x << 0 in float32
+        return xp.where(x > 0, gy, gy * (self.alpha * xp.exp(xp.minimum(x, 0))))
 
 
 _SQRT_2 = math.sqrt(2.0)
