@@ -146,7 +146,7 @@ def test_no_grad_as_a_decorator():
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(ZeroDivisionError):
         with zg.no_grad():
-            1 / 0
+            raise ZeroDivisionError
     assert zg.is_grad_enabled()
 
 
@@ -321,7 +321,9 @@ def test_a_user_function_trains_like_a_builtin():
 
 
 def test_a_backward_that_returns_the_wrong_shape_is_named():
-    with pytest.raises(RuntimeError, match=r"wrongshape.backward returned a gradient of shape \(\)"):
+    with pytest.raises(
+        RuntimeError, match=r"wrongshape.backward returned a gradient of shape \(\)"
+    ):
         WrongShape()(leaf([1.0, 2.0])).backward()
 
 

@@ -45,7 +45,11 @@ def test_help(argv, capsys):
 
 
 def test_module_entry_point_runs():
-    r = subprocess.run([sys.executable, "-m", "zerograd.cli", "gradcheck", "--op", "log_softmax"],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "zerograd.cli", "gradcheck", "--op", "log_softmax"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "1 passed, 0 failed" in r.stdout

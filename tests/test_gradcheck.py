@@ -89,7 +89,9 @@ def test_numerical_gradient_restores_x_and_handles_matrices_and_tensors():
     np.testing.assert_array_equal(x, before)
     np.testing.assert_allclose(grad, 3 * before**2, rtol=1e-6)
     t = zg.tensor(before)
-    np.testing.assert_allclose(zg.numerical_gradient(lambda a: (a * a).sum(), t), 2 * before, rtol=1e-6)
+    np.testing.assert_allclose(
+        zg.numerical_gradient(lambda a: (a * a).sum(), t), 2 * before, rtol=1e-6
+    )
 
 
 def test_numerical_gradient_agrees_with_backprop_on_a_two_layer_net():
@@ -98,7 +100,9 @@ def test_numerical_gradient_agrees_with_backprop_on_a_two_layer_net():
     W = zg.tensor(rng.standard_normal((3, 5)) * 0.5, requires_grad=True)
 
     def loss(w):
-        return zg.functional.cross_entropy(zg.functional.linear(zg.tensor(x), w).sigmoid(), zg.tensor(t))
+        return zg.functional.cross_entropy(
+            zg.functional.linear(zg.tensor(x), w).sigmoid(), zg.tensor(t)
+        )
 
     loss(W).backward()
     numeric = zg.numerical_gradient(lambda w: loss(zg.tensor(w)).item(), W.data.copy())

@@ -58,5 +58,6 @@ def compare_with_torch(torch, zg_fn, torch_fn, inputs, dtype, seed=0, tol=None):
         if isinstance(z, zg.Tensor) and z.requires_grad:
             assert z.grad is not None, f"input {i} got no gradient"
             assert z.grad.dtype == z.dtype
-            np.testing.assert_allclose(z.grad.data, t.grad.numpy(), **tol,
-                                       err_msg=f"gradient of input {i}")
+            np.testing.assert_allclose(
+                z.grad.data, t.grad.numpy(), **tol, err_msg=f"gradient of input {i}"
+            )

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 
+from numpy import array2string as _array2string
+
 from . import backend
 from .backend import as_array, is_array
-from numpy import array2string as _array2string
 
 __all__ = [
     "Tensor",
@@ -358,8 +359,10 @@ class Tensor:
         body = numpy_repr(a, prefix="tensor(")
         extras = []
         # like PyTorch: the default float dtype and int64 go unnamed, others are shown
-        if a.dtype != backend.get_default_dtype() and a.dtype.kind not in "ib" or (
-            a.dtype.kind == "i" and a.dtype != "int64"
+        if (
+            a.dtype != backend.get_default_dtype()
+            and a.dtype.kind not in "ib"
+            or (a.dtype.kind == "i" and a.dtype != "int64")
         ):
             extras.append(f"dtype={a.dtype}")
         if self._creator is not None:
@@ -384,7 +387,9 @@ class Tensor:
 
     def __index__(self) -> int:
         if self.data.dtype.kind not in "iub":
-            raise TypeError(f"only integer tensors of one element can be an index, got {self.dtype}.")
+            raise TypeError(
+                f"only integer tensors of one element can be an index, got {self.dtype}."
+            )
         return int(self.item())
 
     __hash__ = object.__hash__

@@ -104,7 +104,7 @@ def get_default_dtype():
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the default floating dtype (``float32`` or ``float64``), like ``torch.set_default_dtype``."""
+    """Set the default floating dtype (float32 or float64), like ``torch.set_default_dtype``."""
     global _default_dtype
     d = resolve_dtype(dtype)
     if d.kind != "f":

@@ -19,15 +19,19 @@ def _gradcheck(args) -> int:
     cases = [c for c in CASES if args.op is None or args.op in c.name]
     if not cases:
         names = ", ".join(c.name for c in CASES)
-        print(f"zerograd gradcheck: no op matches {args.op!r}. Registered ops: {names}",
-              file=sys.stderr)
+        print(
+            f"zerograd gradcheck: no op matches {args.op!r}. Registered ops: {names}",
+            file=sys.stderr,
+        )
         return 2
     if args.list:
         for c in cases:
             print(f"{c.name:34s} {c.describe_shapes()}")
         return 0
-    print(f"Checking {len(cases)} op cases: autograd vs central differences in float64 "
-          f"(eps per case, default 1e-6; pass when |a - n| <= atol + rtol |n|).")
+    print(
+        f"Checking {len(cases)} op cases: autograd vs central differences in float64 "
+        f"(eps per case, default 1e-6; pass when |a - n| <= atol + rtol |n|)."
+    )
     header = f"{'op':34s} {'shapes':26s} {'max abs error':>14s}  pass"
     print(header)
     print("-" * len(header))
@@ -35,8 +39,14 @@ def _gradcheck(args) -> int:
     start = time.perf_counter()
     for c in cases:
         try:
-            r = gradcheck(c.fn, case_inputs(c, seed=args.seed), eps=c.eps, atol=c.atol,
-                          rtol=c.rtol, raise_exception=False)
+            r = gradcheck(
+                c.fn,
+                case_inputs(c, seed=args.seed),
+                eps=c.eps,
+                atol=c.atol,
+                rtol=c.rtol,
+                raise_exception=False,
+            )
             ok, err = r.passed, f"{r.max_abs_error:14.2e}"
         except Exception as e:  # report every op, then fail at the end
             ok, err, r = False, f"{'error':>14s}", f"{type(e).__name__}: {e}"

@@ -169,7 +169,11 @@ def randint(low, high=None, size=(), dtype=None) -> Tensor:
     if high is None:
         low, high = 0, low
     dtype = backend.resolve_dtype(numpy.int64 if dtype is None else dtype)
-    return Tensor._wrap(backend.generator().integers(low, high, _shape((size,) if isinstance(size, (tuple, list)) else (size,)), dtype=dtype))
+    return Tensor._wrap(
+        backend.generator().integers(
+            low, high, _shape((size,) if isinstance(size, (tuple, list)) else (size,)), dtype=dtype
+        )
+    )
 
 
 def _like(t, dtype):

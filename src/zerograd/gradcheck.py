@@ -152,7 +152,8 @@ def gradcheck(
 
     # a one-element output (a loss) is checked as it is; larger ones on a random direction
     projections = [
-        numpy.ones(o.shape) if o.data.size == 1
+        numpy.ones(o.shape)
+        if o.data.size == 1
         else numpy.random.default_rng(1234 + k).standard_normal(o.shape)
         for k, o in enumerate(run())
     ]
@@ -189,8 +190,12 @@ def gradcheck(
             if excess > worst_excess:
                 worst_excess = excess
                 index = numpy.unravel_index(j, x.shape) if x.ndim else ()
-                worst = {"input": i, "index": tuple(int(k) for k in index), "analytic": a,
-                         "numeric": numeric}
+                worst = {
+                    "input": i,
+                    "index": tuple(int(k) for k in index),
+                    "analytic": a,
+                    "numeric": numeric,
+                }
     backend.set_rng_state(state)
     result = GradcheckResult(worst_excess <= 0, max_err, worst)
     if not result.passed and raise_exception:

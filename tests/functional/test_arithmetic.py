@@ -56,7 +56,10 @@ def test_binary_broadcasting_gradcheck(shape_pair, seed):
 @settings(max_examples=25, deadline=None)
 @given(
     batch=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
-    n=st.integers(1, 4), k=st.integers(1, 4), m=st.integers(1, 4), seed=st.integers(0, 2**16),
+    n=st.integers(1, 4),
+    k=st.integers(1, 4),
+    m=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
 )
 def test_matmul_batch_broadcasting_against_torch(batch, n, k, m, seed):
     sa = batch.input_shapes[0] + (n, k)

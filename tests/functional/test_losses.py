@@ -15,8 +15,9 @@ from torch_ref import compare_with_torch  # noqa: E402
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_cross_entropy_with_huge_logits(dtype):
-    x = zg.tensor(np.array([[1000.0, -1000.0, 0.0], [-500.0, 500.0, 499.0]], dtype=dtype),
-                  requires_grad=True)
+    x = zg.tensor(
+        np.array([[1000.0, -1000.0, 0.0], [-500.0, 500.0, 499.0]], dtype=dtype), requires_grad=True
+    )
     t = zg.tensor([1, 2])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -29,8 +30,13 @@ def test_bce_with_logits_is_stable(dtype):
     t = zg.tensor(np.array([1.0, 0.0, 1.0, 1.0, 0.0], dtype=dtype))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        compare_with_torch(torch, F.binary_cross_entropy_with_logits,
-                           TF.binary_cross_entropy_with_logits, [x, t], dtype)
+        compare_with_torch(
+            torch,
+            F.binary_cross_entropy_with_logits,
+            TF.binary_cross_entropy_with_logits,
+            [x, t],
+            dtype,
+        )
 
 
 def test_bce_at_zero_and_one_is_finite_like_pytorch():
@@ -39,8 +45,14 @@ def test_bce_at_zero_and_one_is_finite_like_pytorch():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "divide by zero")
         # gradients of about 1e10 here: compare relative to their size
-        compare_with_torch(torch, F.binary_cross_entropy, TF.binary_cross_entropy, [p, t],
-                           "float64", tol=dict(rtol=1e-7, atol=1e-10))
+        compare_with_torch(
+            torch,
+            F.binary_cross_entropy,
+            TF.binary_cross_entropy,
+            [p, t],
+            "float64",
+            tol=dict(rtol=1e-7, atol=1e-10),
+        )
 
 
 def test_cross_entropy_all_ignored_gives_nan_like_pytorch():
@@ -54,7 +66,9 @@ def test_cross_entropy_target_errors():
     x = zg.zeros(4, 3)
     with pytest.raises(IndexError, match=r"target 3 is out of range for 3 classes"):
         F.cross_entropy(x, zg.tensor([0, 1, 2, 3]))
-    with pytest.raises(ValueError, match=r"needs class-index targets of shape \(4,\), got \(4, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"needs class-index targets of shape \(4,\), got \(4, 1\)"
+    ):
         F.cross_entropy(x, zg.tensor([[0], [1], [2], [0]]))
     with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):
         F.cross_entropy(x, zg.tensor([0, 1, 2, 0]), weight=zg.ones(4))
@@ -75,7 +89,9 @@ def test_bce_rejects_values_outside_0_1():
 
 
 def test_mse_shape_mismatch():
-    with pytest.raises(ValueError, match=r"mse_loss: input has shape \(3,\) but target has shape \(3, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"mse_loss: input has shape \(3,\) but target has shape \(3, 1\)"
+    ):
         F.mse_loss(zg.zeros(3), zg.zeros(3, 1))
 
 

@@ -23,7 +23,11 @@ def test_dim_and_axis_together_is_an_error():
 
 
 def test_dim_out_of_range_names_the_op():
-    with pytest.raises(IndexError, match=r"mean: dim 3 is out of range for a tensor of 3 dimension\(s\); use a dim in \[-3, 2\]"):
+    with pytest.raises(
+        IndexError,
+        match=r"mean: dim 3 is out of range for a tensor of 3 dimension\(s\); "
+        r"use a dim in \[-3, 2\]",
+    ):
         zg.tensor(X).mean(dim=3)
 
 

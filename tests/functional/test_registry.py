@@ -19,8 +19,14 @@ IDS = [c.name for c in CASES]
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_gradcheck_float64(case):
-    result = zg.gradcheck(case.fn, case_inputs(case), eps=case.eps, atol=case.atol,
-                          rtol=case.rtol, raise_exception=False)
+    result = zg.gradcheck(
+        case.fn,
+        case_inputs(case),
+        eps=case.eps,
+        atol=case.atol,
+        rtol=case.rtol,
+        raise_exception=False,
+    )
     assert result.passed, str(result)
 
 

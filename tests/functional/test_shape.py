@@ -14,7 +14,10 @@ def test_reshape_accepts_pytorch_forms_and_is_a_view():
 
 
 def test_reshape_error():
-    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(6,\) \(6 elements\) into \(4, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"reshape: cannot reshape a tensor of shape \(6,\) \(6 elements\) into \(4, 2\)",
+    ):
         zg.arange(6).reshape(4, 2)
 
 
@@ -40,7 +43,9 @@ def test_squeeze_unsqueeze_flatten():
 
 
 def test_expand_errors():
-    with pytest.raises(ValueError, match=r"expand: cannot broadcast a tensor of shape \(3,\) to \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"expand: cannot broadcast a tensor of shape \(3,\) to \(4,\)"
+    ):
         zg.zeros(3).expand(4)
 
 
@@ -57,7 +62,9 @@ def test_getitem_with_a_bool_tensor():
 
 
 def test_getitem_error_names_the_index_and_shape():
-    with pytest.raises(IndexError, match=r"getitem: index 5 is invalid for a tensor of shape \(3,\)"):
+    with pytest.raises(
+        IndexError, match=r"getitem: index 5 is invalid for a tensor of shape \(3,\)"
+    ):
         zg.zeros(3)[5]
 
 
@@ -72,7 +79,9 @@ def test_cat_stack_split_chunk():
 
 
 def test_join_and_split_errors():
-    with pytest.raises(ValueError, match=r"cat: tensors of shapes \(2, 3\), \(3, 3\) can't be joined along dim 1"):
+    with pytest.raises(
+        ValueError, match=r"cat: tensors of shapes \(2, 3\), \(3, 3\) can't be joined along dim 1"
+    ):
         F.cat([zg.ones(2, 3), zg.ones(3, 3)], dim=1)
     with pytest.raises(ValueError, match="same shape"):
         F.stack([zg.ones(2), zg.ones(3)])

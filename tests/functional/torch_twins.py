@@ -93,7 +93,9 @@ TWINS = {
     "cross_entropy_probs": lambda x, t: TF.cross_entropy(x, t.to(x.dtype)),
     "cross_entropy_probs_grad_smooth": lambda x, t: TF.cross_entropy(x, t, label_smoothing=0.1),
     "nll_loss": lambda x, t: TF.nll_loss(torch.log_softmax(x, dim=1), t),
-    "nll_loss_weight_none": lambda x, t, w: TF.nll_loss(x, t, weight=w.to(x.dtype), reduction="none"),
+    "nll_loss_weight_none": lambda x, t, w: TF.nll_loss(
+        x, t, weight=w.to(x.dtype), reduction="none"
+    ),
     "binary_cross_entropy": TF.binary_cross_entropy,
     "binary_cross_entropy_weight": lambda p, t, w: TF.binary_cross_entropy(
         p, t, weight=w.to(p.dtype), reduction="sum"

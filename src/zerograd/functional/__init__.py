@@ -1,7 +1,7 @@
 """zerograd.functional (imported as ``F``): every differentiable op.
 
 Each op is a ``Function`` subclass with ``forward``/``backward`` on raw arrays (read the class for
-the formula) plus a lower-case wrapper that checks its arguments: ``F.relu(x)``, ``F.cross_entropy``.
+the formula) plus a lower-case wrapper that checks its arguments: ``F.relu``, ``F.cross_entropy``.
 Importing this package also binds Tensor's operators and methods (``tensor_methods``).
 """
 

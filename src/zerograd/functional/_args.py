@@ -42,9 +42,7 @@ def normalize_dim(op: str, dim, ndim: int, extra: int = 0) -> int:
 
 def check_reduction(op: str, reduction: str) -> None:
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(
-            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}."
-        )
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
 
 
 def as_tensor(x) -> Tensor:

@@ -10,8 +10,17 @@ from ..backend import array_module, erf
 from ._args import as_tensor, normalize_dim
 
 __all__ = [
-    "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "softmax",
-    "log_softmax", "identity",
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "identity",
 ]
 
 

@@ -13,9 +13,29 @@ from ..backend import array_module, resolve_dtype, sum_to
 from ._args import shape_of
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul",
-    "exp", "log", "sqrt", "abs", "clamp", "clip", "maximum", "minimum", "where", "cast",
-    "eq", "ne", "lt", "le", "gt", "ge",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "clamp",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "cast",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
 ]
 
 
@@ -133,7 +153,7 @@ class MatMul(Function):
     def error_message(self, arrays, exc):
         a, b = (shape_of(x) for x in arrays)
         if len(a) == 0 or len(b) == 0:
-            return f"matmul: both operands need at least 1 dimension, got {a} and {b}; use * for scalars."
+            return f"matmul: operands need at least 1 dimension, got {a} and {b}; use * instead."
         ka = a[-1]
         kb = b[0] if len(b) == 1 else b[-2]
         if ka != kb:
@@ -280,8 +300,16 @@ class Where(Function):
     def backward(self, gy):
         zero = gy.dtype.type(0)
         xp = array_module(gy)
-        gx = sum_to(xp.where(self.cond, gy, zero), self.shapes[0]) if self.needs_input_grad[1] else None
-        go = sum_to(xp.where(self.cond, zero, gy), self.shapes[1]) if self.needs_input_grad[2] else None
+        gx = (
+            sum_to(xp.where(self.cond, gy, zero), self.shapes[0])
+            if self.needs_input_grad[1]
+            else None
+        )
+        go = (
+            sum_to(xp.where(self.cond, zero, gy), self.shapes[1])
+            if self.needs_input_grad[2]
+            else None
+        )
         return None, gx, go
 
 
@@ -338,7 +366,7 @@ def neg(x) -> Tensor:
     return Neg()(x)
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
+def pow(a, b) -> Tensor:
     """``a ** b``; ``b`` a number or a tensor."""
     return Pow()(a, _number_or_tensor(b))
 
@@ -352,7 +380,7 @@ def matmul(a, b) -> Tensor:
     >>> matmul(zerograd.ones(3, 4), zerograd.ones(5, 6))
     Traceback (most recent call last):
     ...
-    ValueError: matmul: cannot multiply (3, 4) by (5, 6): inner sizes 4 and 5 differ. Check operand order or use .T.
+    ValueError: matmul: cannot multiply (3, 4) by (5, 6): inner sizes 4 and 5 differ. ...
     """
     return MatMul()(a, _number_or_tensor(b))
 
@@ -372,12 +400,12 @@ def sqrt(x) -> Tensor:
     return Sqrt()(x)
 
 
-def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
+def abs(x) -> Tensor:
     """Absolute value."""
     return Abs()(x)
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clamp(x, min=None, max=None) -> Tensor:
     """Limit values to ``[min, max]`` (either may be None), ``torch.clamp``."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given.")
@@ -402,7 +430,7 @@ def minimum(a, b) -> Tensor:
     return Minimum()(a, _number_or_tensor(b))
 
 
-def where(condition, input, other) -> Tensor:  # noqa: A002 - PyTorch's name
+def where(condition, input, other) -> Tensor:
     """``input`` where ``condition`` holds, else ``other`` (``torch.where``)."""
     cond = condition.data if isinstance(condition, Tensor) else condition
     cond = array_module(cond).asarray(cond)
@@ -431,8 +459,14 @@ def _compare(ufunc_name):
                 f"{ufunc_name}: cannot broadcast shapes {shape_of(ad)} and {shape_of(bd)}."
             ) from None
 
-    compare.__name__ = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le",
-                        "greater": "gt", "greater_equal": "ge"}[ufunc_name]
+    compare.__name__ = {
+        "equal": "eq",
+        "not_equal": "ne",
+        "less": "lt",
+        "less_equal": "le",
+        "greater": "gt",
+        "greater_equal": "ge",
+    }[ufunc_name]
     compare.__doc__ = f"Element-wise ``{ufunc_name}`` as a bool tensor (no gradient)."
     return compare
 

@@ -48,7 +48,7 @@ class Dropout(Function):
         return gy * self.mask
 
 
-def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
+def linear(input, weight, bias=None) -> Tensor:
     """y = input @ weight.T + bias (``torch.nn.functional.linear``).
 
     Examples
@@ -57,11 +57,13 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
     >>> linear(zerograd.ones(32, 28, 28), zerograd.ones(100, 784))
     Traceback (most recent call last):
     ...
-    ValueError: linear: input has shape (32, 28, 28) but weight has shape (100, 784): the input's last dimension must be 784 (in_features). Flatten the images first, e.g. x.reshape(len(x), -1) or nn.Flatten().
+    ValueError: linear: input has shape (32, 28, 28) but weight has shape (100, 784): ...
     """
     x, W = as_tensor(input), as_tensor(weight)
     if W.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {W.shape}.")
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got shape {W.shape}."
+        )
     if x.ndim == 0 or x.shape[-1] != W.shape[1]:
         raise ValueError(
             f"linear: input has shape {x.shape} but weight has shape {W.shape}: the input's last "
@@ -75,7 +77,7 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
     return Linear()(x, W, bias)
 
 
-def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
+def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while training.
 
     Masks come from the library's seeded generator; in evaluation (``training=False``) or with

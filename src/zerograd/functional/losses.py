@@ -14,7 +14,10 @@ from .arithmetic import cast
 from .shape import permute, reshape
 
 __all__ = [
-    "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "mse_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
 ]
 
@@ -27,7 +30,7 @@ def _reduce(loss, reduction, denom=None):
 
 
 def _upstream(gy, reduction, n):
-    """d(reduced loss)/d(per-element loss): gy / n for 'mean', gy for 'sum', gy itself for 'none'."""
+    """d(reduced loss)/d(per-element loss): gy / n for 'mean', else gy itself."""
     return gy / n if reduction == "mean" else gy
 
 
@@ -57,7 +60,8 @@ class MSELoss(Function):
 class CrossEntropy(Function):
     """Softmax cross-entropy on logits (M, C) and class indices t (M,), in one pass.
 
-    logp = log_softmax(x),  loss_i = w_i [(1 - eps) (-logp[i, t_i]) + eps/C sum_c w_c/w_i (-logp[i, c])]
+    logp = log_softmax(x),
+    loss_i = (1 - eps) w_i (-logp[i, t_i]) + eps/C [t_i kept] sum_c w_c (-logp[i, c])
     with w_i = weight[t_i] (0 where t_i == ignore_index), 'mean' dividing by sum_i w_i.
     gx_i = s_i [(1 - eps) w_i (p_i - onehot(t_i)) + eps/C (p_i sum_c w_c - w)],   p = softmax(x)
     Without weights or smoothing this is the familiar gx = (p - onehot(t)) / M.
@@ -94,7 +98,6 @@ class CrossEntropy(Function):
         return _reduce(loss, self.reduction, self.denom)
 
     def backward(self, gy):
-        xp = array_module(gy)
         p, t, w, rows = self.p, self.t, self.w, self.rows
         M, C = p.shape
         scale = _upstream(gy, self.reduction, self.denom)
@@ -268,7 +271,7 @@ def _const(x, like):
     return array_module(like.data).asarray(data, dtype=like.dtype)
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (``torch.nn.functional.mse_loss``)."""
     check_reduction("mse_loss", reduction)
     x, t = as_tensor(input), as_tensor(target)
@@ -301,7 +304,11 @@ def _class_targets(op, x, t):
 
 
 def cross_entropy(
-    input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",  # noqa: A002
+    input,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Cross-entropy between logits and targets, fused with log-softmax for stability and speed.
@@ -331,7 +338,9 @@ def cross_entropy(
     """
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}.")
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}."
+        )
     x, t = as_tensor(input), as_tensor(target)
     if x.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input must hold floating logits, got {x.dtype}.")
@@ -339,15 +348,26 @@ def cross_entropy(
     C = x2.shape[1]
     w = _const(weight, x)
     if w is not None and w.shape != (C,):
-        raise ValueError(f"cross_entropy: weight must have shape ({C},), one per class, got {w.shape}.")
+        raise ValueError(
+            f"cross_entropy: weight must have shape ({C},), one per class, got {w.shape}."
+        )
     if t.dtype.kind == "f":
         _same_shape("cross_entropy", x, t)
         t = cast(t, x.dtype)  # float64 targets must not upcast float32 logits
-        return _keep_shape(SoftCrossEntropy(w, reduction, label_smoothing)(x2, _classes_last(t, "cross_entropy")), reduction, x, soft=True)
+        return _keep_shape(
+            SoftCrossEntropy(w, reduction, label_smoothing)(x2, _classes_last(t, "cross_entropy")),
+            reduction,
+            x,
+            soft=True,
+        )
     if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must be class indices (ints) or probabilities, got {t.dtype}.")
+        raise TypeError(
+            f"cross_entropy: target must be class indices (ints) or probabilities, got {t.dtype}."
+        )
     tt = _class_targets("cross_entropy", x, t) if x.ndim > 1 else t.data.reshape(-1)
-    return _keep_shape(CrossEntropy(w, ignore_index, reduction, label_smoothing)(x2, tt), reduction, x)
+    return _keep_shape(
+        CrossEntropy(w, ignore_index, reduction, label_smoothing)(x2, tt), reduction, x
+    )
 
 
 def _keep_shape(loss, reduction, x, soft=False):
@@ -358,7 +378,9 @@ def _keep_shape(loss, reduction, x, soft=False):
     return reshape(loss, shape)
 
 
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:  # noqa: A002
+def nll_loss(
+    input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities (N, C) or (N, C, d...)."""
     check_reduction("nll_loss", reduction)
     x, t = as_tensor(input), as_tensor(target)
@@ -372,7 +394,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     return _keep_shape(NLLLoss(w, ignore_index, reduction)(x2, tt), reduction, x)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
     """BCE on probabilities in [0, 1] (use ``binary_cross_entropy_with_logits`` on raw scores)."""
     check_reduction("binary_cross_entropy", reduction)
     p, t = as_tensor(input), as_tensor(target)
@@ -388,7 +410,11 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
 
 
 def binary_cross_entropy_with_logits(
-    input, target, weight=None, reduction: str = "mean", pos_weight=None  # noqa: A002
+    input,
+    target,
+    weight=None,
+    reduction: str = "mean",
+    pos_weight=None,
 ) -> Tensor:
     """BCE on logits, sigmoid folded in for stability; ``pos_weight`` weighs positive examples."""
     check_reduction("binary_cross_entropy_with_logits", reduction)

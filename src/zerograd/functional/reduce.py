@@ -16,7 +16,17 @@ from ._args import as_tensor, reduce_args
 from .arithmetic import sqrt
 
 __all__ = [
-    "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "var",
+    "std",
+    "logsumexp",
+    "argmax",
+    "argmin",
 ]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -180,7 +190,7 @@ builtin_max, builtin_min, builtin_sum = max, min, sum
 # wrappers
 
 
-def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
     """Sum over ``dim`` (all dimensions by default).
 
     Examples
@@ -215,7 +225,10 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
     if a is None:
         return cls(None, k)(x)
     if len(a) != 1:
-        raise TypeError(f"{op}: dim must be a single int, got {dim if dim is not None else axis}; use amax/amin for several.")
+        raise TypeError(
+            f"{op}: dim must be a single int, got {dim if dim is not None else axis}; "
+            "use amax/amin for several."
+        )
     if x.ndim == 0:
         return values_indices(x, Tensor._wrap(array_module(x.data).zeros((), "int64")))
     fn = MaxDim(a[0], k, largest)
@@ -223,12 +236,12 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
     return values_indices(values, Tensor._wrap(fn.indices))
 
 
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The largest value, or ``(values, indices)`` along ``dim`` (``torch.max``)."""
     return _extreme("max", AMax, True, x, dim, keepdim, axis, keepdims)
 
 
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest value, or ``(values, indices)`` along ``dim`` (``torch.min``)."""
     return _extreme("min", AMin, False, x, dim, keepdim, axis, keepdims)
 
@@ -253,14 +266,18 @@ def _correction(op, unbiased, correction):
     return correction
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None) -> Tensor:
-    """Variance; unbiased (divides by n - 1) by default as in PyTorch. ``correction=0`` is NumPy's."""
+def var(
+    x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+) -> Tensor:
+    """Variance; unbiased (n - 1) by default as in PyTorch; ``correction=0`` is NumPy's."""
     x = as_tensor(x)
     a, k = reduce_args("var", x.ndim, dim, keepdim, axis, keepdims)
     return Var(a, k, _correction("var", unbiased, correction))(x)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None) -> Tensor:
+def std(
+    x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+) -> Tensor:
     """Standard deviation, sqrt(var(...)); same arguments as ``var``."""
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
@@ -277,7 +294,9 @@ def _arg(op, x, dim, keepdim, axis, keepdims):
     data = x.data
     if a is None:
         r = getattr(data, op)()
-        return Tensor._wrap(array_module(data).asarray(r, dtype="int64").reshape((1,) * x.ndim if k else ()))
+        return Tensor._wrap(
+            array_module(data).asarray(r, dtype="int64").reshape((1,) * x.ndim if k else ())
+        )
     return Tensor._wrap(getattr(data, op)(axis=a[0], keepdims=k).astype("int64", copy=False))
 
 

@@ -159,7 +159,9 @@ CASES = [
     OpCase("broadcast_to", lambda x: S.broadcast_to(x, (2, 3, 4)), (N((4,)),)),
     OpCase("getitem_basic", lambda x: x[1:, ::2, 1], (N((3, 4, 5)),)),
     OpCase("getitem_int_array", lambda x: x[numpy.array([0, 2, 0]), 1:], (N((3, 4)),)),
-    OpCase("getitem_pairs", lambda x: x[numpy.array([0, 1, 1]), numpy.array([3, 2, 2])], (N((3, 4)),)),
+    OpCase(
+        "getitem_pairs", lambda x: x[numpy.array([0, 1, 1]), numpy.array([3, 2, 2])], (N((3, 4)),)
+    ),
     OpCase("getitem_bool", lambda x, m: x[m.data], (N((3, 4)), _mask((3, 4)))),
     OpCase("cat", lambda a, b: S.cat([a, b], dim=1), (N((2, 3)), N((2, 4)))),
     OpCase("stack", lambda a, b: S.stack([a, b], dim=1), (N((2, 3)), N((2, 3)))),
@@ -197,23 +199,67 @@ CASES = [
     # --- losses ---------------------------------------------------------------------------
     OpCase("mse_loss", Lo.mse_loss, (N((3, 4)), N((3, 4)))),
     OpCase("mse_loss_sum", lambda x, t: Lo.mse_loss(x, t, reduction="sum"), (N((3, 4)), N((3, 4)))),
-    OpCase("mse_loss_none", lambda x, t: Lo.mse_loss(x, t, reduction="none"), (N((3, 4)), N((3, 4)))),
+    OpCase(
+        "mse_loss_none", lambda x, t: Lo.mse_loss(x, t, reduction="none"), (N((3, 4)), N((3, 4)))
+    ),
     OpCase("cross_entropy", Lo.cross_entropy, (N((5, 4)), _labels(5, 4))),
-    OpCase("cross_entropy_sum", lambda x, t: Lo.cross_entropy(x, t, reduction="sum"), (N((5, 4)), _labels(5, 4))),
-    OpCase("cross_entropy_none", lambda x, t: Lo.cross_entropy(x, t, reduction="none"), (N((5, 4)), _labels(5, 4))),
-    OpCase("cross_entropy_weight", lambda x, t, w: Lo.cross_entropy(x, t, weight=w), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
-    OpCase("cross_entropy_ignore", lambda x, t: Lo.cross_entropy(x, t, ignore_index=1), (N((6, 4)), _labels(6, 4))),
-    OpCase("cross_entropy_smoothing", lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1), (N((5, 4)), _labels(5, 4))),
-    OpCase("cross_entropy_weight_smoothing", lambda x, t, w: Lo.cross_entropy(x, t, weight=w, label_smoothing=0.2), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
+    OpCase(
+        "cross_entropy_sum",
+        lambda x, t: Lo.cross_entropy(x, t, reduction="sum"),
+        (N((5, 4)), _labels(5, 4)),
+    ),
+    OpCase(
+        "cross_entropy_none",
+        lambda x, t: Lo.cross_entropy(x, t, reduction="none"),
+        (N((5, 4)), _labels(5, 4)),
+    ),
+    OpCase(
+        "cross_entropy_weight",
+        lambda x, t, w: Lo.cross_entropy(x, t, weight=w),
+        (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4))),
+    ),
+    OpCase(
+        "cross_entropy_ignore",
+        lambda x, t: Lo.cross_entropy(x, t, ignore_index=1),
+        (N((6, 4)), _labels(6, 4)),
+    ),
+    OpCase(
+        "cross_entropy_smoothing",
+        lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1),
+        (N((5, 4)), _labels(5, 4)),
+    ),
+    OpCase(
+        "cross_entropy_weight_smoothing",
+        lambda x, t, w: Lo.cross_entropy(x, t, weight=w, label_smoothing=0.2),
+        (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4))),
+    ),
     OpCase("cross_entropy_spatial", Lo.cross_entropy, (N((2, 4, 3)), _labels(2, 4, (2, 3)))),
     OpCase("cross_entropy_probs", Lo.cross_entropy, (N((5, 4)), Const(_probs((5, 4))))),
-    OpCase("cross_entropy_probs_grad_smooth", lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1), (N((5, 4)), P((5, 4)))),
-    OpCase("nll_loss", lambda x, t: Lo.nll_loss(A.log_softmax(x, dim=1), t), (N((5, 4)), _labels(5, 4))),
-    OpCase("nll_loss_weight_none", lambda x, t, w: Lo.nll_loss(x, t, weight=w, reduction="none"), (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4)))),
+    OpCase(
+        "cross_entropy_probs_grad_smooth",
+        lambda x, t: Lo.cross_entropy(x, t, label_smoothing=0.1),
+        (N((5, 4)), P((5, 4))),
+    ),
+    OpCase(
+        "nll_loss", lambda x, t: Lo.nll_loss(A.log_softmax(x, dim=1), t), (N((5, 4)), _labels(5, 4))
+    ),
+    OpCase(
+        "nll_loss_weight_none",
+        lambda x, t, w: Lo.nll_loss(x, t, weight=w, reduction="none"),
+        (N((5, 4)), _labels(5, 4), Const(lambda r: r.uniform(0.5, 2, 4))),
+    ),
     OpCase("binary_cross_entropy", Lo.binary_cross_entropy, (U((3, 4), 0.05, 0.95), U((3, 4)))),
-    OpCase("binary_cross_entropy_weight", lambda p, t, w: Lo.binary_cross_entropy(p, t, weight=w, reduction="sum"), (U((3, 4), 0.05, 0.95), U((3, 4)), Const(lambda r: r.uniform(0.5, 2, (4,))))),
+    OpCase(
+        "binary_cross_entropy_weight",
+        lambda p, t, w: Lo.binary_cross_entropy(p, t, weight=w, reduction="sum"),
+        (U((3, 4), 0.05, 0.95), U((3, 4)), Const(lambda r: r.uniform(0.5, 2, (4,)))),
+    ),
     OpCase("bce_with_logits", Lo.binary_cross_entropy_with_logits, (N((3, 4)), U((3, 4)))),
-    OpCase("bce_with_logits_pos_weight", lambda x, t, pw: Lo.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none"), (N((3, 4)), U((3, 4)), Const(lambda r: r.uniform(0.5, 3, (4,))))),
+    OpCase(
+        "bce_with_logits_pos_weight",
+        lambda x, t, pw: Lo.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none"),
+        (N((3, 4)), U((3, 4)), Const(lambda r: r.uniform(0.5, 3, (4,)))),
+    ),
     # --- layers ---------------------------------------------------------------------------
     OpCase("linear", L.linear, (N((5, 4)), N((3, 4)), N((3,)))),
     OpCase("linear_no_bias", L.linear, (N((5, 4)), N((3, 4)))),

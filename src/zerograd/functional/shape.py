@@ -13,8 +13,21 @@ from ..backend import array_module, sum_to
 from ._args import as_tensor, normalize_dim
 
 __all__ = [
-    "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
-    "broadcast_to", "getitem", "cat", "concatenate", "stack", "split", "chunk",
+    "reshape",
+    "view",
+    "flatten",
+    "transpose",
+    "permute",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "broadcast_to",
+    "getitem",
+    "cat",
+    "concatenate",
+    "stack",
+    "split",
+    "chunk",
 ]
 
 
@@ -108,7 +121,9 @@ class GetItem(Function):
         return x[self.key]
 
     def error_message(self, arrays, exc):
-        return f"getitem: index {self.key!r} is invalid for a tensor of shape {arrays[0].shape}: {exc}"
+        return (
+            f"getitem: index {self.key!r} is invalid for a tensor of shape {arrays[0].shape}: {exc}"
+        )
 
     def backward(self, gy):
         xp = array_module(gy)

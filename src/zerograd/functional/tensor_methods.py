@@ -38,8 +38,28 @@ def _bind():
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = M.lt, M.le, M.gt, M.ge
     T.__getitem__ = S.getitem
     # element-wise methods
-    for name in ("add", "sub", "mul", "div", "pow", "matmul", "exp", "log", "sqrt", "abs",
-                 "clamp", "clip", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "matmul",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "clamp",
+        "clip",
+        "maximum",
+        "minimum",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+    ):
         setattr(T, name, getattr(M, name))
     T.neg = M.neg
     T.to = _to
@@ -48,15 +68,37 @@ def _bind():
     T.long = lambda self: M.cast(self, "int64")
     T.type = lambda self, dtype: M.cast(self, dtype)
     # shapes
-    for name in ("reshape", "view", "flatten", "permute", "transpose", "squeeze", "unsqueeze",
-                 "expand", "broadcast_to", "split", "chunk"):
+    for name in (
+        "reshape",
+        "view",
+        "flatten",
+        "permute",
+        "transpose",
+        "squeeze",
+        "unsqueeze",
+        "expand",
+        "broadcast_to",
+        "split",
+        "chunk",
+    ):
         setattr(T, name, getattr(S, name))
     T.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
     T.expand_as = lambda self, other: S.expand(self, other.shape)
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     # reductions
-    for name in ("sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp",
-                 "argmax", "argmin"):
+    for name in (
+        "sum",
+        "mean",
+        "max",
+        "min",
+        "amax",
+        "amin",
+        "var",
+        "std",
+        "logsumexp",
+        "argmax",
+        "argmin",
+    ):
         setattr(T, name, getattr(R, name))
     T.any = lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k))
     T.all = lambda self, *a, **k: Tensor._wrap(self.data.all(*a, **k))
