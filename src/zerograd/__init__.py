@@ -3,7 +3,10 @@
 Hands on the public names; defines nothing (see DESIGN.md for the layers).
 """
 
-from . import functional  # noqa: F401  (also binds Tensor's operators)
+from . import (
+    functional,  # noqa: F401  (also binds Tensor's operators)
+    nn,
+)
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     bool_,
@@ -76,6 +79,8 @@ from .gradcheck import gradcheck, numerical_gradient
 __version__ = "0.1.0"
 
 __all__ = [
+    "nn",
+    "functional",
     "Function",
     "Tensor",
     "enable_grad",

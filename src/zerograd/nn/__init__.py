@@ -1,0 +1,48 @@
+"""zerograd.nn: Module, Parameter, layers, losses and init, with PyTorch's names."""
+
+from . import init
+from .activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Step,
+    Tanh,
+)
+from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module
+from .parameter import Parameter
+
+__all__ = [
+    "init",
+    "Module",
+    "Parameter",
+    "Sequential",
+    "ModuleList",
+    "Linear",
+    "Identity",
+    "Flatten",
+    "Dropout",
+    "Step",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+]
