@@ -41,7 +41,14 @@ class Tanh(Module):
 
 
 class ReLU(Module):
-    """max(x, 0) (``nn.ReLU``)."""
+    """max(x, 0) (``nn.ReLU``; ``inplace`` accepted for compatibility, a new tensor is returned)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
     def forward(self, x):
         return F.relu(x)
