@@ -1,0 +1,25 @@
+"""zerograd.data: datasets, the DataLoader, IDX files, MNIST / Fashion-MNIST and toy sets.
+
+Mirrors ``torch.utils.data`` (``Dataset``, ``TensorDataset``, ``Subset``, ``random_split``,
+``DataLoader``, ``default_collate``) and ``torchvision.datasets`` (``datasets.MNIST``,
+``datasets.FashionMNIST``).
+"""
+
+from . import datasets
+from .dataloader import DataLoader, default_collate
+from .dataset import Dataset, SampleBatch, Subset, TensorDataset, random_split
+from .idx import IDXError, read_idx, write_idx
+
+__all__ = [
+    "datasets",
+    "Dataset",
+    "TensorDataset",
+    "Subset",
+    "random_split",
+    "SampleBatch",
+    "DataLoader",
+    "default_collate",
+    "IDXError",
+    "read_idx",
+    "write_idx",
+]
