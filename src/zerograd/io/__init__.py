@@ -1,0 +1,25 @@
+"""Files: weights as safetensors (no pickle anywhere), atomic writes, training checkpoints.
+
+- ``save`` / ``load`` / ``load_metadata`` / ``load_into``: the safetensors format, read and written
+  with NumPy alone; loading validates the whole file and never runs code (``weights.py``).
+- ``atomic_write``: the one way the library writes a file: whole or not at all (``atomic.py``).
+- ``save_checkpoint`` / ``load_checkpoint``: model, optimizer, scheduler, epoch, RNG state and
+  your own values in one safetensors file, to resume training bit for bit (``checkpoint.py``).
+- ``read_png``: 8-bit PNG images as grey arrays, for ``zerograd predict`` (``png.py``).
+"""
+
+from .atomic import atomic_write
+from .checkpoint import load_checkpoint, save_checkpoint
+from .png import read_png
+from .weights import load, load_into, load_metadata, save
+
+__all__ = [
+    "atomic_write",
+    "save",
+    "load",
+    "load_metadata",
+    "load_into",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_png",
+]
