@@ -4,8 +4,13 @@ Hands on the public names; defines nothing (see DESIGN.md for the layers).
 """
 
 from . import (
-    functional,  # noqa: F401  (also binds Tensor's operators)
+    data,
+    functional,
+    io,
+    models,
     nn,
+    optim,
+    train,
 )
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
@@ -75,11 +80,19 @@ from .functional import (
     where,
 )
 from .gradcheck import gradcheck, numerical_gradient
+from .io import load, save
 
 __version__ = "0.1.0"
 
 __all__ = [
     "nn",
+    "data",
+    "io",
+    "models",
+    "optim",
+    "train",
+    "save",
+    "load",
     "functional",
     "Function",
     "Tensor",

@@ -1,4 +1,4 @@
-"""The ``zerograd`` command: ``zerograd gradcheck`` (more sub-commands join as they land).
+"""The ``zerograd`` command: ``train``, ``evaluate``, ``predict`` (``cli_train.py``), ``gradcheck``.
 
 Thin over the library: each sub-command parses its arguments and calls public functions.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+
+from .cli_train import add_commands
 
 __all__ = ["main"]
 
@@ -81,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--op", metavar="TEXT", help="only ops whose name contains TEXT")
     g.add_argument("--list", action="store_true", help="list the op cases and exit")
     g.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
-    g.set_defaults(run=_gradcheck)
+    g.set_defaults(func=_gradcheck)
+    add_commands(sub)
     return parser
 
 
@@ -91,7 +94,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    return args.func(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,362 @@
+"""``zerograd train | evaluate | predict``: the main job, thin over data, models, optim, train, io.
+
+A run folder (``--out``) holds ``config.json`` (what was trained, how), ``model.safetensors``
+(the final weights), ``last.safetensors`` / ``best.safetensors`` (full checkpoints for
+``--resume``), ``curves.png`` and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+__all__ = ["add_commands"]
+
+OPTIMIZERS = {  # name -> (class name, default lr, extra options)
+    "sgd": ("SGD", 0.1, {}),
+    "momentum": ("SGD", 0.1, {"momentum": 0.9}),
+    "nesterov": ("SGD", 0.05, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", 0.01, {}),
+    "rmsprop": ("RMSprop", 0.001, {}),
+    "adam": ("Adam", 0.001, {}),
+    "adamw": ("AdamW", 0.001, {}),
+}
+MODELS = {
+    "mlp": "784-256-10 ReLU MLP (the default)",
+    "mlp-small": "784-100-10 ReLU MLP (the course's)",
+    "mlp-deep": "784-100-100-100-100-10 ReLU MLP",
+}
+_HIDDEN = {"mlp": [256], "mlp-small": [100], "mlp-deep": [100, 100, 100, 100]}
+
+
+def _say(*args):
+    print(*args, flush=True)
+
+
+def _build_model(config: dict):
+    from .models import MLP
+
+    return MLP(
+        784,
+        config["hidden"],
+        10,
+        activation=config.get("activation", "relu"),
+        dropout=config.get("dropout", 0.0),
+    )
+
+
+def _datasets(dataset: str, data_dir, sample: bool, download: bool):
+    """(train, test, source description): the full files when found, else the embedded sample."""
+    from .data import datasets
+
+    cls = datasets.MNIST if dataset == "mnist" else datasets.FashionMNIST
+    if not sample:
+        found = datasets.find_mnist_files(dataset, root=data_dir)
+        if found is not None or download:
+            kw = dict(root=data_dir, download=download, flatten=True)
+            train, test = cls(train=True, **kw), cls(train=False, **kw)
+            where = os.path.dirname(train.files["train-images-idx3-ubyte"])
+            return train, test, f"{dataset} from {where} ({len(train)} train / {len(test)} test)"
+        if dataset != "mnist":
+            raise SystemExit(
+                f"zerograd: the {dataset} files were not found (looked in --data-dir, "
+                f"$ZEROGRAD_DATA and {datasets.cache_dir()}). Set ZEROGRAD_DATA to the folder "
+                "holding fashion-mnist/, pass --data-dir, or add --download when online."
+            )
+        _say(
+            "No MNIST files found (looked in --data-dir, $ZEROGRAD_DATA and "
+            f"{datasets.cache_dir()}), so this run uses the small sample embedded in the package "
+            f"({datasets.SAMPLE_SIZES['train']} train / {datasets.SAMPLE_SIZES['test']} test "
+            "images): accuracy will be lower than on the full set. For the full data set, set "
+            "ZEROGRAD_DATA to a folder holding mnist/ with the four original IDX files, pass "
+            "--data-dir, or add --download when online."
+        )
+    train = cls(train=True, sample=True, flatten=True)
+    test = cls(train=False, sample=True, flatten=True)
+    return train, test, f"the embedded MNIST sample ({len(train)} train / {len(test)} test)"
+
+
+def _train(args) -> int:
+    import zerograd as zg
+
+    from . import nn, optim
+    from .data import DataLoader
+    from .io import atomic_write, load_checkpoint, save
+    from .train import LRSchedulerCallback, ModelCheckpoint, evaluate, fit
+
+    out = args.out or os.path.join("runs", f"{args.dataset}-{args.model}")
+    os.makedirs(out, exist_ok=True)
+    opt_class, default_lr, opt_options = OPTIMIZERS[args.optimizer]
+    lr = args.lr if args.lr is not None else default_lr
+    config = {
+        "dataset": args.dataset,
+        "model": args.model,
+        "hidden": _HIDDEN[args.model],
+        "activation": "relu",
+        "dropout": args.dropout,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "schedule": args.schedule,
+    }
+    train_set, test_set, source = _datasets(args.dataset, args.data_dir, args.sample, args.download)
+    config["data"] = source
+
+    zg.manual_seed(args.seed)
+    model = _build_model(config)
+    optimizer = getattr(optim, opt_class)(model.parameters(), lr=lr, **opt_options)
+    callbacks = [ModelCheckpoint(out, monitor="val_accuracy")]
+    scheduler = None
+    if args.schedule == "cosine":
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+        callbacks.append(LRSchedulerCallback(scheduler))
+    start_epoch, history = 0, None
+    if args.resume:
+        ckpt = os.path.join(out, "last.safetensors")
+        if not os.path.exists(ckpt):
+            raise SystemExit(f"zerograd train --resume: no checkpoint at {ckpt}; train first.")
+        info = load_checkpoint(ckpt, model, optimizer, scheduler)
+        from .train import History
+
+        start_epoch = info["epoch"]
+        history = History()
+        history.load_state_dict(info["extra"]["history"])
+        callbacks[0].best = info["extra"].get("best")
+        _say(f"Resuming from {ckpt} after epoch {start_epoch}.")
+
+    with atomic_write(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=1000)
+    _say(
+        f"Training {args.model} on {source} for {args.epochs} epochs: {args.optimizer} "
+        f"lr={lr}, batch {args.batch_size}, seed {args.seed}; writing to {out}/"
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        loader,
+        epochs=args.epochs,
+        val_loader=test_loader,
+        callbacks=callbacks,
+        progress=not args.no_progress,
+        start_epoch=start_epoch,
+        history=history,
+    )
+    seconds = time.perf_counter() - start
+    if history.stop_reason and "NaN" in history.stop_reason:
+        return 1
+    test = evaluate(model, test_loader, loss_fn)
+    save(
+        model.state_dict(),
+        os.path.join(out, "model.safetensors"),
+        metadata={"config": json.dumps(config)},
+    )
+    results = {
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
+        "epochs_run": len(history),
+        "seconds": seconds,
+        "data": source,
+    }
+    with atomic_write(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    try:
+        history.plot(os.path.join(out, "curves.png"))
+        curves = "curves.png"
+    except ImportError:
+        curves = 'no curves.png (pip install "zerograd[plot]" for it)'
+    _say(
+        f"Test accuracy: {test['accuracy'] * 100:.2f}% (loss {test['loss']:.4f}) after "
+        f"{len(history)} epochs, {seconds:.1f} s."
+    )
+    _say(
+        f"Wrote {out}/: model.safetensors, last.safetensors, best.safetensors, config.json, "
+        f"results.json, {curves}"
+    )
+    return 0
+
+
+def _load_run(run: str):
+    from .io import load
+
+    cfg_path = os.path.join(run, "config.json")
+    weights = os.path.join(run, "model.safetensors")
+    for p in (cfg_path, weights):
+        if not os.path.exists(p):
+            raise SystemExit(
+                f"zerograd: {p} not found; pass --run with a folder made by "
+                "`zerograd train --out FOLDER`."
+            )
+    with open(cfg_path) as f:
+        config = json.load(f)
+    model = _build_model(config)
+    model.load_state_dict(load(weights))
+    model.eval()
+    return model, config
+
+
+def _evaluate(args) -> int:
+    from . import nn
+    from .data import DataLoader
+    from .train import confusion_matrix, evaluate, per_class_accuracy, predict
+
+    model, config = _load_run(args.run)
+    dataset = args.dataset or config["dataset"]
+    _, test_set, source = _datasets(dataset, args.data_dir, args.sample, False)
+    result = evaluate(
+        model,
+        DataLoader(test_set, batch_size=1000),
+        nn.CrossEntropyLoss(),
+        metrics=("accuracy", "top5"),
+    )
+    _say(f"{args.run}: {config['model']} on {source}")
+    _say(
+        f"accuracy {result['accuracy'] * 100:.2f}%  top-5 {result['top5'] * 100:.2f}%  "
+        f"loss {result['loss']:.4f}"
+    )
+    x, t = next(iter(DataLoader(test_set, batch_size=len(test_set))))
+    cm = confusion_matrix(predict(model, x), t, 10)
+    _say(
+        "per-class accuracy: "
+        + "  ".join(f"{i}:{a * 100:.1f}%" for i, a in enumerate(per_class_accuracy(cm)))
+    )
+    _say("confusion matrix (rows: true class, columns: predicted):")
+    for i, row in enumerate(cm):
+        _say(f"  {i} " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+def _load_image(path: str) -> np.ndarray:
+    from .io import read_png
+
+    if path.endswith(".npy"):
+        try:
+            img = np.load(path, allow_pickle=False).astype(np.float32)
+        except ValueError as e:
+            raise SystemExit(f"zerograd predict: {path}: not a plain .npy array ({e}).") from None
+        if img.max() > 1.0:
+            img = img / 255.0
+    elif path.lower().endswith(".png"):
+        try:
+            img = read_png(path)
+        except ValueError as e:
+            raise SystemExit(f"zerograd predict: {e}") from None
+    else:
+        raise SystemExit(f"zerograd predict: {path}: give a .png or .npy image.")
+    img = np.squeeze(img)
+    if img.shape != (28, 28):
+        raise SystemExit(
+            f"zerograd predict: {path} is {img.shape}; the model needs a 28 x 28 grey image "
+            "(resize it first)."
+        )
+    if img.mean() > 0.5:  # dark digit on a light background: MNIST is light on dark
+        img = 1.0 - img
+    return img.reshape(784)
+
+
+def _predict(args) -> int:
+    from .functional import softmax
+    from .train import predict
+
+    model, _ = _load_run(args.run)
+    images = np.stack([_load_image(p) for p in args.images])
+    probs = softmax(predict(model, images), dim=1).data
+    for path, p in zip(args.images, probs):
+        top = np.argsort(-p)[:3]
+        others = ", ".join(f"{k} ({p[k] * 100:.1f}%)" for k in top[1:])
+        _say(f"{path}: {top[0]} ({p[top[0]] * 100:.1f}%)   next: {others}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    t = sub.add_parser(
+        "train",
+        help="train a model on MNIST or Fashion-MNIST (the main job)",
+        description="Train an MLP on MNIST (default) or Fashion-MNIST with a progress bar, print "
+        "the test accuracy and write weights, checkpoints and curves to --out. Without the data "
+        "files it falls back to a small MNIST sample shipped with the package and says so.",
+    )
+    t.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    t.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default="mlp",
+        help="; ".join(f"{k}: {v}" for k, v in MODELS.items()),
+    )
+    t.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
+    t.add_argument("--batch-size", type=int, default=100, help="default 100")
+    t.add_argument(
+        "--optimizer",
+        choices=sorted(OPTIMIZERS),
+        default="momentum",
+        help="default momentum (SGD, momentum 0.9)",
+    )
+    t.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default depends on the optimizer: "
+        + ", ".join(f"{k} {v[1]}" for k, v in OPTIMIZERS.items())
+        + ")",
+    )
+    t.add_argument(
+        "--schedule",
+        choices=["none", "cosine"],
+        default="cosine",
+        help="learning-rate schedule over the epochs (default cosine)",
+    )
+    t.add_argument("--dropout", type=float, default=0.0, help="dropout after hidden layers")
+    t.add_argument("--seed", type=int, default=0, help="seed for init, shuffling, dropout")
+    t.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-MODEL)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from DIR/last.safetensors to --epochs in total",
+    )
+    t.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the IDX files are (before $ZEROGRAD_DATA and the cache)",
+    )
+    t.add_argument("--download", action="store_true", help="download missing files (online)")
+    t.add_argument(
+        "--sample",
+        action="store_true",
+        help="use the embedded MNIST sample even if the full files exist",
+    )
+    t.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="test accuracy, per class, and the confusion matrix",
+        description="Evaluate a trained run on its data set's test split.",
+    )
+    e.add_argument("--run", metavar="DIR", required=True, help="a folder made by zerograd train")
+    e.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist"],
+        help="default: the one the run was trained on",
+    )
+    e.add_argument("--data-dir", metavar="DIR")
+    e.add_argument("--sample", action="store_true", help="evaluate on the embedded sample")
+    e.set_defaults(func=_evaluate)
+
+    p = sub.add_parser(
+        "predict",
+        help="classify 28x28 images (PNG or .npy)",
+        description="Print the predicted class and the next two guesses for "
+        "each image. Images are 28 x 28 grey (PNG 8-bit grey/RGB/RGBA, or .npy); "
+        "dark-on-light drawings are inverted to MNIST's light-on-dark.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--run", metavar="DIR", required=True, help="a folder made by zerograd train")
+    p.set_defaults(func=_predict)

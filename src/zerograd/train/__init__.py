@@ -1,0 +1,42 @@
+"""zerograd.train: the fit loop, metrics, callbacks and History."""
+
+from .callbacks import (
+    Callback,
+    EarlyStopping,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    NaNGuard,
+    ProgressBar,
+)
+from .history import History
+from .loop import Trainer, evaluate, fit, predict
+from .metrics import (
+    Accuracy,
+    Metric,
+    TopK,
+    accuracy,
+    confusion_matrix,
+    per_class_accuracy,
+    top_k_accuracy,
+)
+
+__all__ = [
+    "fit",
+    "evaluate",
+    "predict",
+    "Trainer",
+    "History",
+    "Callback",
+    "ProgressBar",
+    "ModelCheckpoint",
+    "EarlyStopping",
+    "LRSchedulerCallback",
+    "NaNGuard",
+    "Metric",
+    "Accuracy",
+    "TopK",
+    "accuracy",
+    "top_k_accuracy",
+    "confusion_matrix",
+    "per_class_accuracy",
+]
