@@ -4,7 +4,9 @@ A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(traine
 ``on_loss(trainer, value)`` (before backward), ``on_batch_end(trainer, batch, logs)``,
 ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer)``. ``trainer`` carries
 ``model``, ``optimizer``, ``scheduler``, ``history``, ``epoch``, ``epochs``, ``stop_training`` and
-``stop_reason``.
+``stop_reason``. Callbacks run in ascending ``order`` (0 by default); checkpoints run last
+(order 100) so they save the state after every other callback's epoch-end step (the LR schedule's
+included), which is what a resumed run must start from.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
 
 class Callback:
     """Base class: every hook does nothing."""
+
+    order = 0
 
     def on_train_begin(self, trainer) -> None: ...
 
@@ -149,6 +153,8 @@ class ModelCheckpoint(Callback):
     Each is a full checkpoint (model, optimizer, scheduler, RNG, epoch, history), written
     atomically. An epoch stopped by the NaN guard is never saved, so the last good one stays.
     """
+
+    order = 100  # after the LR schedule and early stopping have updated the state
 
     def __init__(
         self,

@@ -75,6 +75,7 @@ def fit(
         callbacks.insert(0, NaNGuard())
     if progress and not any(isinstance(c, ProgressBar) for c in callbacks):
         callbacks.append(ProgressBar())
+    callbacks.sort(key=lambda c: getattr(c, "order", 0))  # stable: equal orders keep theirs
     history = history if history is not None else History()
     try:
         n_batches = len(train_loader)
