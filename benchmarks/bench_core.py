@@ -20,9 +20,13 @@ swaps every round, so neither always runs on a warmer or cooler machine):
 Every reported time is a median: within a round over its iterations (or blocks of calls), then over
 the rounds. The ratio is zerograd's time divided by PyTorch's, the median of the per-round ratios:
 below 1.0 zerograd is faster, and lower is better. Threads are pinned to the same number on both
-sides (``--threads``). The header records NumPy and PyTorch versions, thread variables, the OpenBLAS
-kernel in use, a GEMM probe and ``/proc/pressure/cpu`` before and after, so a noisy run (a
-neighbour on the shared machine, see PERF.md) shows in its own output; rerun when the rounds spread.
+sides (``--threads``), and the script pauses 0.2 s before each multi-threaded side so that the
+other library's idle, still-spinning worker threads don't slow it (see ``SETTLE_S``).
+
+The header records NumPy and PyTorch versions, thread variables, the OpenBLAS kernel in use, a
+GEMM probe (also before every MLP round) and ``/proc/pressure/cpu`` before and after, and the CPU
+time the hypervisor stole during the run, so a noisy run (a neighbour on the shared machine, see
+PERF.md) shows in its own output: rerun when the rounds spread or the GEMM probe drops.
 """
 
 import argparse
@@ -44,31 +48,53 @@ def parse_args(argv=None) -> argparse.Namespace:
         "time ratios zerograd/PyTorch (lower is better; below 1.0 zerograd is faster).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--threads", type=int, default=2,
-                   help="threads for both sides: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and "
-                   "MKL_NUM_THREADS are set to it unless already set, and torch.set_num_threads")
-    p.add_argument("--openblas-coretype", metavar="NAME", default=None,
-                   help="set OPENBLAS_CORETYPE=NAME before NumPy is imported (e.g. SkylakeX, "
-                   "Haswell) to choose NumPy's GEMM kernel; unset by default, leaving OpenBLAS's "
-                   "own choice (or the one in your environment)")
-    p.add_argument("--rounds", type=int, default=5,
-                   help="rounds; each round times zerograd and PyTorch once, alternating which "
-                   "goes first")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="threads for both sides: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and "
+        "MKL_NUM_THREADS are set to it unless already set, and torch.set_num_threads",
+    )
+    p.add_argument(
+        "--openblas-coretype",
+        metavar="NAME",
+        default=None,
+        help="set OPENBLAS_CORETYPE=NAME before NumPy is imported (e.g. SkylakeX, "
+        "Haswell) to choose NumPy's GEMM kernel; unset by default, leaving OpenBLAS's "
+        "own choice (or the one in your environment)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds; each round times zerograd and PyTorch once, alternating which goes first",
+    )
     p.add_argument("--iters", type=int, default=200, help="MLP steps timed per round and side")
-    p.add_argument("--warmup", type=int, default=50,
-                   help="untimed MLP steps per side before the first round")
-    p.add_argument("--op-calls", type=int, default=2000,
-                   help="calls per round and side for each per-op measurement, timed in blocks "
-                   "of 100 calls")
+    p.add_argument(
+        "--warmup", type=int, default=50, help="untimed MLP steps per side before the first round"
+    )
+    p.add_argument(
+        "--op-calls",
+        type=int,
+        default=2000,
+        help="calls per round and side for each per-op measurement, timed in blocks of 100 calls",
+    )
     p.add_argument("--batch", type=int, default=100, help="MLP batch size")
     p.add_argument("--hidden", type=int, default=100, help="MLP hidden width")
-    p.add_argument("--with-sgd", action="store_true",
-                   help="include an in-place SGD update in the MLP step (p.data -= lr * "
-                   "p.grad.data; in torch: p -= lr * p.grad under no_grad)")
+    p.add_argument(
+        "--with-sgd",
+        action="store_true",
+        help="include an in-place SGD update in the MLP step (p.data -= lr * "
+        "p.grad.data; in torch: p -= lr * p.grad under no_grad)",
+    )
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate for --with-sgd")
     p.add_argument("--seed", type=int, default=0, help="seed for parameters and data")
-    p.add_argument("--json", metavar="PATH", default=None,
-                   help="also write every setting and result to this JSON file")
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        default=None,
+        help="also write every setting and result to this JSON file",
+    )
     args = p.parse_args(argv)
     for name in ("threads", "rounds", "iters", "op_calls", "batch", "hidden"):
         if getattr(args, name) < 1:
@@ -112,14 +138,24 @@ ARGS = parse_args()  # stdlib only so far: --help answers without loading NumPy 
 ENVIRONMENT = pin_environment(ARGS)
 
 # NumPy, PyTorch and zerograd (which imports NumPy) load only now, after pin_environment.
-import numpy as np
-import torch
-import torch.nn.functional as TF
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
 
-import zerograd
-import zerograd.functional as F
+import zerograd  # noqa: E402
+import zerograd.functional as F  # noqa: E402
 
 BLOCK = 100  # calls per timed block in the per-op table: long enough for the clock to be exact
+
+# After a call, OpenBLAS's worker threads keep spinning for about 0.1 s (libgomp's, PyTorch's, for
+# a few ms). On a 2-core machine they take a core from the other library's first multi-threaded
+# GEMMs (measured: PyTorch's 100x784x100 GEMM ran ~3x slower in half its calls right after NumPy
+# work). So before timing a multi-threaded side, wait for the other side's threads to go idle.
+SETTLE_S = 0.2
+
+
+def settle() -> None:
+    time.sleep(SETTLE_S)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,6 +169,28 @@ def cpu_pressure() -> str:
             return f.readline().strip()
     except OSError:
         return "unavailable"
+
+
+def cpu_times() -> list | None:
+    """The machine's CPU time counters from /proc/stat (user ... steal), if readable."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_share(before, after) -> str:
+    """Share of CPU time the hypervisor gave to other guests between two ``cpu_times()``.
+
+    A virtual machine's neighbours show here, not in /proc/pressure/cpu (which counts this
+    machine's own waiting tasks, this benchmark's threads included).
+    """
+    if before is None or after is None:
+        return "unavailable"
+    total = sum(after) - sum(before)
+    steal = after[7] - before[7]
+    return f"{steal / total:.1%}" if total > 0 else "unavailable"
 
 
 def cpu_model() -> str:
@@ -162,8 +220,12 @@ def openblas_kernel() -> str:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                       "openblas_get_corename64_", "openblas_get_corename"):
+        for symbol in (
+            "scipy_openblas_get_corename64_",
+            "scipy_openblas_get_corename",
+            "openblas_get_corename64_",
+            "openblas_get_corename",
+        ):
             get_name = getattr(lib, symbol, None)
             if get_name is not None:
                 get_name.restype = ctypes.c_char_p
@@ -171,19 +233,24 @@ def openblas_kernel() -> str:
     return "unknown"
 
 
-def gemm_probe(n=100, k=784, m=100, seconds=0.3) -> dict:
-    """GFLOP/s of a float32 (n x k) @ (k x m) product in NumPy and in PyTorch, median of 5 runs."""
-    a = np.random.default_rng(0).random((n, k), dtype=np.float32)
-    b = np.random.default_rng(1).random((k, m), dtype=np.float32)
+def gemm_probe(libraries=("numpy", "torch"), runs=5, calls=100) -> dict:
+    """GFLOP/s of a float32 (100 x 784) @ (784 x 100) product, median of ``runs`` runs.
+
+    The MLP's first layer is this product; when the probe drops, the machine is busy.
+    """
+    a = np.random.default_rng(0).random((100, 784), dtype=np.float32)
+    b = np.random.default_rng(1).random((784, 100), dtype=np.float32)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    flops = 2.0 * n * k * m
+    products = {"numpy": lambda: a @ b, "torch": lambda: ta @ tb}
+    flops = 2.0 * 100 * 784 * 100
     result = {}
-    for name, fn in (("numpy", lambda: a @ b), ("torch", lambda: ta @ tb)):
-        for _ in range(20):
-            fn()
-        calls = max(10, int(seconds / 5 * 150e9 / flops))
-        times = [time_calls(fn, calls) for _ in range(5)]
+    for name in libraries:
+        fn = products[name]
+        settle()
+        time_calls(fn, 10)  # warm-up
+        times = [time_calls(fn, calls) for _ in range(runs)]
         result[name] = flops / statistics.median(times) / 1e9
+    settle()  # leave no spinning threads behind for whatever is timed next
     return result
 
 
@@ -205,14 +272,22 @@ def round_median(fn, blocks: int, calls_per_block: int) -> float:
     return statistics.median(time_calls(fn, calls_per_block) for _ in range(blocks))
 
 
-def compare(zg_fn, torch_fn, rounds, blocks, calls_per_block) -> dict:
-    """Alternate zerograd and PyTorch for ``rounds`` rounds; per-round medians and their ratios."""
-    zg, pt = [], []
+def compare(zg_fn, torch_fn, rounds, blocks, calls_per_block, probe=None, threaded=False):
+    """Alternate zerograd and PyTorch for ``rounds`` rounds; per-round medians and their ratios.
+
+    ``probe()``, if given, runs before each round and its values are kept: a slow machine shows.
+    ``threaded``: the work uses thread pools, so let the other side's threads settle first.
+    """
+    zg, pt, probes = [], [], []
     for r in range(rounds):
+        if probe is not None:
+            probes.append(probe())
         sides = [(zg_fn, zg), (torch_fn, pt)]
         if r % 2:
             sides.reverse()
         for fn, out in sides:
+            if threaded:
+                settle()
             out.append(round_median(fn, blocks, calls_per_block))
     ratios = [z / t for z, t in zip(zg, pt, strict=True)]
     return {
@@ -222,6 +297,7 @@ def compare(zg_fn, torch_fn, rounds, blocks, calls_per_block) -> dict:
         "zerograd_median_s": statistics.median(zg),
         "torch_median_s": statistics.median(pt),
         "ratio_median": statistics.median(ratios),
+        "probes": probes,
     }
 
 
@@ -285,17 +361,24 @@ def bench_ops() -> list:
 
 
 def print_ops(rows) -> None:
-    print(f"\n1. Per-op overhead, float32, median µs per call ({ARGS.rounds} rounds x "
-          f"{ARGS.op_calls} calls)")
+    print(
+        f"\n1. Per-op overhead, float32, median µs per call ({ARGS.rounds} rounds x "
+        f"{ARGS.op_calls} calls)"
+    )
     print(f"   {'op':<26}{'zerograd':>10}{'torch':>10}{'ratio':>9}{'numpy':>9}{'spread':>9}")
     for r in rows:
         noise = max(spread(r["zerograd_s"]), spread(r["torch_s"]))
-        zg_us, torch_us, np_us = (r[k] * 1e6 for k in ("zerograd_median_s", "torch_median_s",
-                                                        "numpy_median_s"))
-        print(f"   {r['op']:<26}{zg_us:>10.2f}{torch_us:>10.2f}{r['ratio_median']:>8.2f}x"
-              f"{np_us:>9.2f}{noise:>8.0%}")
-    print("   ratio = zerograd / torch (< 1: zerograd faster); numpy = the bare NumPy expression; "
-          "spread = max/min - 1 over rounds, worse side")
+        zg_us, torch_us, np_us = (
+            r[k] * 1e6 for k in ("zerograd_median_s", "torch_median_s", "numpy_median_s")
+        )
+        print(
+            f"   {r['op']:<26}{zg_us:>10.2f}{torch_us:>10.2f}{r['ratio_median']:>8.2f}x"
+            f"{np_us:>9.2f}{noise:>8.0%}"
+        )
+    print(
+        "   ratio = zerograd / torch (< 1: zerograd faster); numpy = the bare NumPy expression; "
+        "spread = max/min - 1 over rounds, worse side"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,10 +441,13 @@ def check_same_work(zg, pt) -> None:
     for name, p, q in zip(names, zg[0], pt[0], strict=True):
         g, h = p.grad.numpy(), q.grad.numpy()
         assert g.dtype == np.float32, f"zerograd grad of {name} is {g.dtype}, not float32"
-        np.testing.assert_allclose(g, h, rtol=1e-4, atol=1e-4 * np.abs(h).max(),
-                                   err_msg=f"MLP gradient of {name}")
-    print(f"   check: losses agree ({zg_loss.item():.6f} vs {pt_loss.item():.6f}) and the "
-          "gradients of W1, b1, W2, b2 match (rtol 1e-4)")
+        np.testing.assert_allclose(
+            g, h, rtol=1e-4, atol=1e-4 * np.abs(h).max(), err_msg=f"MLP gradient of {name}"
+        )
+    print(
+        f"   check: losses agree ({zg_loss.item():.6f} vs {pt_loss.item():.6f}) and the "
+        "gradients of W1, b1, W2, b2 match (rtol 1e-4)"
+    )
 
 
 def bench_mlp() -> dict:
@@ -373,7 +459,8 @@ def bench_mlp() -> dict:
     for _ in range(ARGS.warmup):
         zg_fn()
         torch_fn()
-    return compare(zg_fn, torch_fn, ARGS.rounds, ARGS.iters, 1)
+    probe = lambda: gemm_probe(("numpy",), runs=3, calls=30)["numpy"]  # ~0.2 s, mostly settling
+    return compare(zg_fn, torch_fn, ARGS.rounds, ARGS.iters, 1, probe, threaded=True)
 
 
 def mlp_label() -> str:
@@ -382,17 +469,23 @@ def mlp_label() -> str:
 
 
 def print_mlp(res) -> None:
-    print(f"\n2. {mlp_label()}, float32, median ms per step ({ARGS.rounds} rounds x "
-          f"{ARGS.iters} steps, {ARGS.warmup} warm-up steps)")
-    print(f"   {'round':<8}{'zerograd':>10}{'torch':>10}{'ratio':>9}")
-    rounds = zip(res["zerograd_s"], res["torch_s"], res["ratios"], strict=True)
-    for i, (z, p, r) in enumerate(rounds, 1):
-        first = "torch first" if i % 2 == 0 else "zerograd first"
-        print(f"   {i:<8}{z * 1e3:>10.3f}{p * 1e3:>10.3f}{r:>8.2f}x   {first}")
-    print(f"   {'median':<8}{res['zerograd_median_s'] * 1e3:>10.3f}"
-          f"{res['torch_median_s'] * 1e3:>10.3f}{res['ratio_median']:>8.2f}x")
-    print(f"   spread over rounds: zerograd {spread(res['zerograd_s']):.0%}, "
-          f"torch {spread(res['torch_s']):.0%}")
+    print(
+        f"\n2. {mlp_label()}, float32, median ms per step ({ARGS.rounds} rounds x "
+        f"{ARGS.iters} steps, {ARGS.warmup} warm-up steps)"
+    )
+    print(f"   {'round':<8}{'zerograd':>10}{'torch':>10}{'ratio':>9}   GEMM probe   first")
+    rounds = zip(res["zerograd_s"], res["torch_s"], res["ratios"], res["probes"], strict=True)
+    for i, (z, p, r, g) in enumerate(rounds, 1):
+        first = "torch" if i % 2 == 0 else "zerograd"
+        print(f"   {i:<8}{z * 1e3:>10.3f}{p * 1e3:>10.3f}{r:>8.2f}x{g:>7.0f} GFLOP/s   {first}")
+    print(
+        f"   {'median':<8}{res['zerograd_median_s'] * 1e3:>10.3f}"
+        f"{res['torch_median_s'] * 1e3:>10.3f}{res['ratio_median']:>8.2f}x"
+    )
+    print(
+        f"   spread over rounds: zerograd {spread(res['zerograd_s']):.0%}, "
+        f"torch {spread(res['torch_s']):.0%}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,10 +508,13 @@ def main() -> None:
     for var, (value, how) in ENVIRONMENT.items():
         print(f"   {var}={value if value is not None else ''} ({how})")
     pressure_before = cpu_pressure()
+    times_before = cpu_times()
     print(f"   /proc/pressure/cpu before: {pressure_before}")
     gemm_before = gemm_probe()
-    print(f"   GEMM probe before, float32 (100x784)@(784x100): numpy {gemm_before['numpy']:.0f} "
-          f"GFLOP/s, torch {gemm_before['torch']:.0f} GFLOP/s")
+    print(
+        f"   GEMM probe before, float32 (100x784)@(784x100): numpy {gemm_before['numpy']:.0f} "
+        f"GFLOP/s, torch {gemm_before['torch']:.0f} GFLOP/s"
+    )
 
     ops = bench_ops()
     print_ops(ops)
@@ -427,9 +523,13 @@ def main() -> None:
 
     gemm_after = gemm_probe()
     pressure_after = cpu_pressure()
-    print(f"\n   GEMM probe after: numpy {gemm_after['numpy']:.0f} GFLOP/s, "
-          f"torch {gemm_after['torch']:.0f} GFLOP/s")
+    steal = steal_share(times_before, cpu_times())
+    print(
+        f"\n   GEMM probe after: numpy {gemm_after['numpy']:.0f} GFLOP/s, "
+        f"torch {gemm_after['torch']:.0f} GFLOP/s"
+    )
     print(f"   /proc/pressure/cpu after: {pressure_after}")
+    print(f"   CPU time stolen by the hypervisor during the run (/proc/stat steal): {steal}")
 
     summary = (
         f"{mlp_label()}: zerograd {mlp['zerograd_median_s'] * 1e3:.2f} ms, torch "
@@ -445,6 +545,7 @@ def main() -> None:
                 var: {"value": v, "source": how} for var, (v, how) in ENVIRONMENT.items()
             },
             "cpu_pressure": {"before": pressure_before, "after": pressure_after},
+            "cpu_steal_share": steal,
             "gemm_gflops": {"before": gemm_before, "after": gemm_after},
             "ops": ops,
             "mlp": mlp,

@@ -1,0 +1,70 @@
+"""Shared measuring helpers for the benchmarks: thread pinning, noise readings, medians, ratios.
+
+Import this module before NumPy or PyTorch: ``pin_threads`` must set the thread variables first.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pin_threads(n: int) -> dict:
+    """Set the BLAS/OpenMP thread variables to ``n`` unless already set; return what was used."""
+    used = {}
+    for var in THREAD_VARS:
+        if var not in os.environ:
+            os.environ[var] = str(n)
+            used[var] = f"{n} (set by this script)"
+        else:
+            used[var] = f"{os.environ[var]} (from the environment)"
+    return used
+
+
+def cpu_pressure() -> str:
+    """First line of /proc/pressure/cpu: how much the shared machine's CPUs were contended."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return f.readline().strip()
+    except OSError:
+        return "unavailable"
+
+
+def gemm_probe(calls: int = 100) -> float:
+    """GFLOP/s of NumPy's float32 (100x784)@(784x100), a reading of the BLAS speed right now."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((100, 784), dtype=np.float32)
+    b = rng.random((784, 100), dtype=np.float32)
+    for _ in range(10):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(calls):
+        a @ b
+    return 2 * 100 * 784 * 100 * calls / (time.perf_counter() - start) / 1e9
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def alternate(sides: dict, rounds: int, probe=gemm_probe) -> dict:
+    """Time each side once per round, alternating which goes first; return per-side lists.
+
+    ``sides`` maps a name to a function returning seconds. Alternating the order keeps either
+    side from always running on a warmer or noisier machine.
+    """
+    names = list(sides)
+    times = {n: [] for n in names}
+    probes = []
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        probes.append(probe())
+        for n in order:
+            times[n].append(sides[n]())
+    times["_probes"] = probes
+    return times
