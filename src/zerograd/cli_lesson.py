@@ -1,0 +1,69 @@
+"""``zerograd lesson list`` and ``zerograd lesson NAME [ARGS ...]``: the course's lessons.
+
+The lessons are the scripts in the repository's ``examples/`` folder, shipped in the package as
+``zerograd.lessons``. Each has a ``main(argv)``; its module docstring's first line is its title.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+__all__ = ["add_command", "lessons", "find_lesson"]
+
+
+def lessons() -> list:
+    """(name, title) of every lesson, in course order."""
+    import zerograd.lessons as pkg
+
+    out = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name[:2].isdigit():
+            module = importlib.import_module(f"zerograd.lessons.{info.name}")
+            title = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+            out.append((info.name, title))
+    return out
+
+
+def find_lesson(name: str) -> str:
+    """The lesson's module name from ``01_perceptron``, ``perceptron`` or ``1``."""
+    names = [n for n, _ in lessons()]
+    for n in names:
+        number, _, topic = n.partition("_")
+        if name in (n, topic) or (name.isdigit() and int(name) == int(number)):
+            return n
+    raise SystemExit(
+        f"zerograd lesson: no lesson {name!r}. The lessons are: {', '.join(names)} "
+        "(zerograd lesson list shows their titles)."
+    )
+
+
+def _run(args) -> int:
+    if args.name in (None, "list"):
+        for name, title in lessons():
+            print(f"{name:28s} {title}")
+        if args.name is None:
+            print("\nRun one with: zerograd lesson NAME [--quick] [--out DIR]")
+        return 0
+    module = importlib.import_module(f"zerograd.lessons.{find_lesson(args.name)}")
+    module.main(args.args)
+    return 0
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser(
+        "lesson",
+        help="list or run the course's lessons (perceptron ... optimizers)",
+        description="zerograd lesson list: the lessons in course order. zerograd lesson NAME "
+        "[ARGS ...]: run one (NAME like 01_perceptron, perceptron or 1); ARGS go to the lesson, "
+        "e.g. --quick for a short run, --out DIR for its pictures, --help for its own options.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="'list' or a lesson")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the lesson")
+    p.set_defaults(func=_run)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_run(argparse.Namespace(name="list", args=[])))
