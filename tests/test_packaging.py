@@ -1,9 +1,10 @@
 """pyproject.toml lists every package (the lessons' mapping needs an explicit list)."""
 
+from pathlib import Path
+
 import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
