@@ -10,6 +10,7 @@ from . import (
     models,
     nn,
     optim,
+    plot,
     train,
 )
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -90,6 +91,7 @@ __all__ = [
     "io",
     "models",
     "optim",
+    "plot",
     "train",
     "save",
     "load",

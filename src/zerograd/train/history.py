@@ -35,16 +35,10 @@ class History:
 
     def plot(self, path) -> None:
         """Write loss and accuracy curves (train and validation) to a PNG, headless."""
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError(
-                'History.plot needs matplotlib: pip install "zerograd[plot]"'
-            ) from None
         from ..io import atomic_write
+        from ..plot import pyplot
+
+        plt = pyplot()
 
         epochs = self["epoch"]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
