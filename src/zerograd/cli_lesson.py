@@ -47,8 +47,14 @@ def _run(args) -> int:
         if args.name is None:
             print("\nRun one with: zerograd lesson NAME [--quick] [--out DIR]")
         return 0
-    module = importlib.import_module(f"zerograd.lessons.{find_lesson(args.name)}")
-    module.main(args.args)
+    name = find_lesson(args.name)
+    module = importlib.import_module(f"zerograd.lessons.{name}")
+    argv0 = sys.argv[0]
+    sys.argv[0] = f"zerograd lesson {name}"  # argparse names the program after argv[0]
+    try:
+        module.main(args.args)
+    finally:
+        sys.argv[0] = argv0
     return 0
 
 
