@@ -1,0 +1,257 @@
+"""Lesson 9: optimizers, from SGD to AdamW.
+
+Two experiments from the "deep learning from scratch" road. First, seven optimizers walk 30 steps
+on the stretched bowl f(x, y) = x^2/20 + y^2 from (-7, 2): the point is a zerograd tensor, its
+gradient comes from autograd, and each path is drawn on the contours of f (SGD zig-zags across the
+steep y direction; momentum overshoots and swings back; the adaptive methods rescale each
+coordinate). Second, the same seven train a 5-layer ReLU MLP (784-100-100-100-100-10) on MNIST for
+the same number of iterations, from the same initial weights and on the same batches, and their
+smoothed loss curves share one picture.
+
+Run it with ``python examples/09_optimizers.py`` (2,000 iterations of batch 128 per optimizer on
+the full MNIST) or ``zerograd lesson 09_optimizers``; add ``--quick`` for 200 iterations on the
+6,000-image sample, ``--out DIR`` for the pictures, ``--seed N`` for another run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import zerograd as zg
+import zerograd.functional as F
+from zerograd import nn, optim
+from zerograd.data import DataLoader
+from zerograd.data.datasets import MNIST
+from zerograd.train import evaluate
+
+START = (-7.0, 2.0)  # where every path starts, as in the book's figure
+
+# Learning rates for the bowl: the book's for SGD, Momentum, AdaGrad and Adam; for the others,
+# ones that take a comparable first step. AdamW's decay is large enough to see: it pulls every
+# coordinate toward 0, which on this bowl is also where the minimum is.
+BOWL_OPTIMIZERS = {
+    "SGD": lambda p: optim.SGD(p, lr=0.95),
+    "Momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "Nesterov": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "AdaGrad": lambda p: optim.Adagrad(p, lr=1.5),
+    "RMSprop": lambda p: optim.RMSprop(p, lr=0.1),
+    "Adam": lambda p: optim.Adam(p, lr=0.3),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.3, weight_decay=0.1),
+}
+
+# Learning rates for MNIST: the book's defaults (SGD, Momentum, AdaGrad, RMSprop 0.01; Adam 0.001).
+MNIST_OPTIMIZERS = {
+    "SGD": lambda p: optim.SGD(p, lr=0.01),
+    "Momentum": lambda p: optim.SGD(p, lr=0.01, momentum=0.9),
+    "Nesterov": lambda p: optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True),
+    "AdaGrad": lambda p: optim.Adagrad(p, lr=0.01),
+    "RMSprop": lambda p: optim.RMSprop(p, lr=0.01),
+    "Adam": lambda p: optim.Adam(p, lr=0.001),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.001, weight_decay=0.01),
+}
+
+
+def f(x, y):
+    """The bowl: 20 times flatter along x than along y."""
+    return x**2 / 20 + y**2
+
+
+def walk(make_optimizer, steps: int) -> np.ndarray:
+    """The (steps + 1, 2) path of one optimizer on f from START."""
+    # float64 so the by-hand check below agrees to the last digit
+    xy = zg.tensor(START, dtype="float64", requires_grad=True)
+    opt = make_optimizer([xy])
+    path = [xy.data.copy()]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = f(xy[0], xy[1])
+        loss.backward()  # xy.grad = (x / 10, 2 y)
+        opt.step()
+        path.append(xy.data.copy())
+    return np.array(path)
+
+
+def sgd_by_hand(lr: float, steps: int) -> np.ndarray:
+    """SGD as the formula on paper, in NumPy: (x, y) <- (x, y) - lr * grad f."""
+    xy = np.array(START)
+    path = [xy.copy()]
+    for _ in range(steps):
+        grad = np.array([xy[0] / 10, 2 * xy[1]])
+        xy = xy - lr * grad
+        path.append(xy.copy())
+    return np.array(path)
+
+
+def momentum_by_hand(lr: float, momentum: float, steps: int) -> np.ndarray:
+    """The book's momentum, v <- momentum * v - lr * grad; (x, y) <- (x, y) + v.
+
+    PyTorch (and zerograd) keep b = momentum * b + grad and step by -lr * b: the same path.
+    """
+    xy, v = np.array(START), np.zeros(2)
+    path = [xy.copy()]
+    for _ in range(steps):
+        grad = np.array([xy[0] / 10, 2 * xy[1]])
+        v = momentum * v - lr * grad
+        xy = xy + v
+        path.append(xy.copy())
+    return np.array(path)
+
+
+def load_mnist(quick: bool):
+    """MNIST from ZEROGRAD_DATA (or the cache); the sample in the package if it is not there."""
+    if not quick:
+        try:
+            return MNIST(train=True, flatten=True), MNIST(train=False, flatten=True), "MNIST"
+        except FileNotFoundError:
+            print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
+            print("using the 6,000-image sample shipped with zerograd instead.")
+    train = MNIST(train=True, flatten=True, sample=True)
+    test = MNIST(train=False, flatten=True, sample=True)
+    return train, test, "the MNIST sample"
+
+
+def make_mlp() -> nn.Sequential:
+    """784-100-100-100-100-10 with ReLU, He-initialised as in the book (biases 0)."""
+    sizes = [784, 100, 100, 100, 100, 10]
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        linear = nn.Linear(n_in, n_out)
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")  # std = sqrt(2 / n_in)
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])  # no ReLU after the output layer: those are the logits
+
+
+def train_losses(model, opt, loader, iterations: int) -> list:
+    """The loss of every iteration, cycling through the loader as many passes as needed."""
+    losses = []
+    while len(losses) < iterations:
+        for x, t in loader:
+            loss = F.cross_entropy(model(x), t)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if len(losses) == iterations:
+                break
+    return losses
+
+
+def smooth(values, window: int) -> np.ndarray:
+    """Moving average over ``window`` iterations, so the trend shows through the batch noise."""
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 iterations on the sample")
+    parser.add_argument("--out", default="runs/lessons/09_optimizers", help="folder for PNGs")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and batches")
+    parser.add_argument("--iterations", type=int, default=None, help="MNIST iterations")
+    parser.add_argument("--steps", type=int, default=30, help="steps on the bowl")
+    args = parser.parse_args(argv)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit(
+            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
+        ) from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    zg.manual_seed(args.seed)
+    result = {}
+
+    # Part 1: seven optimizers on f(x, y) = x^2/20 + y^2 from (-7, 2)
+    print(f"Part 1: {args.steps} steps on f(x, y) = x^2/20 + y^2 from {START}")
+    print(f"  {'optimizer':10s} {'final x':>10s} {'final y':>10s} {'f(x, y)':>10s}")
+    paths = {}
+    for name, make in BOWL_OPTIMIZERS.items():
+        paths[name] = walk(make, args.steps)
+        x, y = paths[name][-1]
+        print(f"  {name:10s} {x:10.4f} {y:10.4f} {f(x, y):10.4f}")
+        result[f"bowl_{name}"] = (float(x), float(y), float(f(x, y)))
+
+    # the library's SGD and momentum are the formulas on paper (see the two functions above)
+    gap_sgd = np.abs(paths["SGD"] - sgd_by_hand(0.95, args.steps)).max()
+    gap_momentum = np.abs(paths["Momentum"] - momentum_by_hand(0.1, 0.9, args.steps)).max()
+    print(f"  max |optim.SGD path - SGD by hand|                = {gap_sgd:.2e}")
+    print(f"  max |optim.SGD(momentum=0.9) path - book's Momentum| = {gap_momentum:.2e}")
+    result["gap_sgd"], result["gap_momentum"] = float(gap_sgd), float(gap_momentum)
+
+    gx, gy = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
+    fig, axes = plt.subplots(2, 4, figsize=(12, 5.5), dpi=80)
+    for ax, (name, path) in zip(axes.flat, paths.items()):
+        ax.contour(gx, gy, f(gx, gy), levels=np.linspace(0.5, 30, 10), colors="0.75")
+        ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3)
+        ax.plot(0, 0, "+", color="black", markersize=10)
+        x, y = path[-1]
+        ax.set(title=f"{name}: f = {f(x, y):.3g}", xlim=(-10, 10), ylim=(-5, 5))
+        ax.set(xlabel="x", ylabel="y")
+    last = axes.flat[-1]  # the eighth panel: how fast each one gets down the bowl
+    for name, path in paths.items():
+        last.semilogy(f(path[:, 0], path[:, 1]), label=name)
+    last.set(title="f(x, y) per step", xlabel="step", ylabel="f (log scale)")
+    last.legend(fontsize=7)
+    fig.suptitle("Optimizer paths on f(x, y) = x^2/20 + y^2 from (-7, 2)")
+    fig.tight_layout()
+    result["paths_png"] = str(out / "09_paths.png")
+    fig.savefig(result["paths_png"])
+    plt.close(fig)
+
+    # Part 2: the same seven on MNIST, same initial weights, same batches
+    iterations = args.iterations or (200 if args.quick else 2000)
+    train, test, what = load_mnist(args.quick)
+    print(f"\nPart 2: {iterations} iterations of batch 128 on {what} ({len(train)} images),")
+    print("  5-layer ReLU MLP 784-100-100-100-100-10, He init; test accuracy on", len(test))
+    losses, accuracies = {}, {}
+    test_loader = DataLoader(test, batch_size=1000)
+    for name, make in MNIST_OPTIMIZERS.items():
+        zg.manual_seed(args.seed)  # every optimizer starts from the same weights and batches
+        model = make_mlp()
+        loader = DataLoader(train, batch_size=128, shuffle=True)
+        start = time.perf_counter()
+        losses[name] = train_losses(model, make(model.parameters()), loader, iterations)
+        accuracies[name] = evaluate(model, test_loader)["accuracy"]
+        seconds = time.perf_counter() - start
+        print(f"  {name:10s} trained and tested in {seconds:5.1f} s")
+
+    # the last 10% of iterations, averaged: one batch's loss alone is too noisy to rank by
+    tail = max(iterations // 10, 1)
+    print(f"\n  final loss = mean training loss of the last {tail} iterations")
+    print(f"  {'optimizer':10s} {'final loss':>11s} {'test acc':>9s}")
+    for name in MNIST_OPTIMIZERS:
+        final = float(np.mean(losses[name][-tail:]))
+        print(f"  {name:10s} {final:11.4f} {accuracies[name]:9.4f}")
+        result[f"loss_{name}"] = final
+        result[f"accuracy_{name}"] = float(accuracies[name])
+
+    window = min(max(iterations // 50, 10), iterations)  # no wider than the run
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=90)
+    for name, values in losses.items():
+        ax.plot(np.arange(window, len(values) + 1), smooth(values, window), label=name)
+    ax.set(
+        title=f"MNIST training loss, 5-layer ReLU MLP ({what})",
+        xlabel="iteration",
+        ylabel=f"cross-entropy (mean of {window} iterations)",
+        ylim=(0, 2.5),
+    )
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    result["loss_png"] = str(out / "09_mnist_loss.png")
+    fig.savefig(result["loss_png"])
+    plt.close(fig)
+
+    print(f"\nPictures: {result['paths_png']}, {result['loss_png']}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
