@@ -254,7 +254,10 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad.")
         if self._creator is not None:
-            self._creator._retained[self._index] = self
+            c = self._creator
+            if c._retained is None:
+                c._retained = {}  # rare: no dict per node until someone asks
+            c._retained[self._index] = self
 
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Compute gradients of this tensor with respect to the graph's leaves.
@@ -516,7 +519,7 @@ class Function:
         self.inputs = inputs
         self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         self._grads = None
-        self._retained = {}
+        self._retained = None
         if type(y) is tuple:
             outs = tuple(Tensor._wrap(as_array(o), self, i) for i, o in enumerate(y))
             self._out_meta = [(o.shape, o.dtype) for o in outs]
@@ -577,7 +580,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
 
     for fn in order:
         gys = fn._grads
-        if gys is None or all(gy is None for gy in gys):
+        if gys is None or (gys[0] is None if len(gys) == 1 else all(g is None for g in gys)):
             _release(fn, retain_graph)
             continue
         for t, version in fn._versions:
@@ -589,12 +592,12 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
                     "tensors the graph still needs."
                 )
         if fn._out_meta is not None:
-            gys = [
-                backend.array_module(fn.inputs[0]).zeros(s, d) if gy is None else gy
-                for gy, (s, d) in zip(gys, fn._out_meta)
-            ]
-        for i, t in fn._retained.items():
-            _accumulate_leaf(t, gys[i], shared=True)
+            # outputs nobody used get zero gradients, from the module of the ones that were
+            xp = backend.array_module(next(gy for gy in gys if gy is not None))
+            gys = [xp.zeros(s, d) if gy is None else gy for gy, (s, d) in zip(gys, fn._out_meta)]
+        if fn._retained:
+            for i, t in fn._retained.items():
+                _accumulate_leaf(t, gys[i], shared=True)
         gxs = fn.backward(*gys)
         if len(fn.inputs) == 1:
             gxs = (gxs,)
