@@ -134,6 +134,9 @@ def pin_environment(args) -> dict:
     return used
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import cpu_pressure  # noqa: E402  (stdlib only: NumPy not loaded yet)
+
 ARGS = parse_args()  # stdlib only so far: --help answers without loading NumPy or PyTorch
 ENVIRONMENT = pin_environment(ARGS)
 
@@ -160,15 +163,6 @@ def settle() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # what the machine is doing
-
-
-def cpu_pressure() -> str:
-    """First line of /proc/pressure/cpu (share of time some task waited for a CPU), if readable."""
-    try:
-        with open("/proc/pressure/cpu") as f:
-            return f.readline().strip()
-    except OSError:
-        return "unavailable"
 
 
 def cpu_times() -> list | None:
