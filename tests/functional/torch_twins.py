@@ -107,6 +107,12 @@ TWINS = {
     "linear": TF.linear,
     "linear_no_bias": TF.linear,
     "linear_3d": TF.linear,
+    "batch_norm_train": lambda x, w, b, rm, rv: TF.batch_norm(x, rm, rv, w, b, training=True),
+    "batch_norm_train_no_affine": lambda x, rm, rv: TF.batch_norm(
+        x, rm, rv, training=True, momentum=0.3
+    ),
+    "batch_norm_eval": lambda x, w, b, rm, rv: TF.batch_norm(x, rm, rv, w, b, training=False),
+    "batch_norm_3d": lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
 }
 
 # Cases with no deterministic PyTorch twin, and the test that checks them instead.

@@ -14,9 +14,11 @@ from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _ly
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _ls
+from .norm import *  # noqa: F401,F403
+from .norm import __all__ as _nm
 from .reduce import *  # noqa: F401,F403
 from .reduce import __all__ as _rd
 from .shape import *  # noqa: F401,F403
 from .shape import __all__ as _sh
 
-__all__ = _act + _ar + _ly + _ls + _rd + _sh
+__all__ = _act + _ar + _ly + _ls + _nm + _rd + _sh

@@ -3,8 +3,9 @@
 ``zerograd gradcheck`` runs ``gradcheck`` over ``CASES`` and prints a table; the tests run the same
 cases against PyTorch. Each case names an op, a function of tensors, and how to make each input:
 ``N`` normal values, ``P`` positive values, ``Away`` values away from 0 (kinks), ``U`` uniform in
-a range, ``Const`` a non-differentiable input (class indices, masks). A test checks that the cases
-reach every ``Function`` in ``zerograd.functional``.
+a range, ``Const`` a non-differentiable input (class indices, masks), ``Stat`` non-differentiable
+floats of the case's dtype (running statistics). A test checks that the cases reach every
+``Function`` in ``zerograd.functional``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from . import activations as A
 from . import arithmetic as M
 from . import layers as L
 from . import losses as Lo
+from . import norm as No
 from . import reduce as R
 from . import shape as S
 
-__all__ = ["OpCase", "CASES", "case_inputs", "N", "P", "Away", "U", "Const"]
+__all__ = ["OpCase", "CASES", "case_inputs", "N", "P", "Away", "U", "Const", "Stat"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,19 @@ class Const:
 
 
 @dataclass(frozen=True)
+class Stat:
+    """Uniform values in [lo, hi) of the case's dtype that are not differentiated (running
+    statistics, which must share the input's dtype)."""
+
+    shape: tuple
+    lo: float = 0.0
+    hi: float = 1.0
+
+    def make(self, rng, dtype):
+        return rng.uniform(self.lo, self.hi, self.shape).astype(dtype)
+
+
+@dataclass(frozen=True)
 class OpCase:
     """One op on one set of inputs."""
 
@@ -96,7 +111,8 @@ def case_inputs(case: OpCase, dtype="float64", seed: int = 0, requires_grad: boo
     out = []
     for spec in case.inputs:
         a = spec.make(rng, dtype)
-        out.append(Tensor(a) if isinstance(spec, Const) else Tensor(a, requires_grad=requires_grad))
+        constant = isinstance(spec, (Const, Stat))
+        out.append(Tensor(a) if constant else Tensor(a, requires_grad=requires_grad))
     return out
 
 
@@ -265,4 +281,25 @@ CASES = [
     OpCase("linear_no_bias", L.linear, (N((5, 4)), N((3, 4)))),
     OpCase("linear_3d", L.linear, (N((2, 5, 4)), N((3, 4)), N((3,)))),
     OpCase("dropout", lambda x: L.dropout(x, 0.3), (N((4, 5)),)),
+    # --- normalisation --------------------------------------------------------------------
+    OpCase(
+        "batch_norm_train",
+        lambda x, w, b, rm, rv: No.batch_norm(x, rm, rv, w, b, training=True),
+        (N((6, 4)), U((4,), 0.5, 2.0), N((4,)), Stat((4,), -1.0, 1.0), Stat((4,), 0.5, 2.0)),
+    ),
+    OpCase(
+        "batch_norm_train_no_affine",
+        lambda x, rm, rv: No.batch_norm(x, rm, rv, training=True, momentum=0.3),
+        (N((5, 3)), Stat((3,), -1.0, 1.0), Stat((3,), 0.5, 2.0)),
+    ),
+    OpCase(
+        "batch_norm_eval",
+        lambda x, w, b, rm, rv: No.batch_norm(x, rm, rv, w, b, training=False),
+        (N((6, 4)), U((4,), 0.5, 2.0), N((4,)), Stat((4,), -1.0, 1.0), Stat((4,), 0.5, 2.0)),
+    ),
+    OpCase(
+        "batch_norm_3d",
+        lambda x, w, b: No.batch_norm(x, None, None, w, b, training=True),
+        (N((4, 3, 5)), U((3,), 0.5, 2.0), N((3,))),
+    ),
 ]

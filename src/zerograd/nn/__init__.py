@@ -18,6 +18,7 @@ from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
+from .norm import BatchNorm1d
 from .parameter import Parameter
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Identity",
     "Flatten",
     "Dropout",
+    "BatchNorm1d",
     "Step",
     "Sigmoid",
     "Tanh",

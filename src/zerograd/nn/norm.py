@@ -1,0 +1,139 @@
+"""Batch normalisation layers (``torch.nn.BatchNorm1d``); ``BatchNorm2d`` comes with the CNNs."""
+
+from __future__ import annotations
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..creation import empty, ones, tensor, zeros
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d"]
+
+
+class _BatchNorm(Module):
+    """What every BatchNorm layer shares; subclasses say which input shapes they take."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
+            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}.")
+        if eps <= 0:
+            raise ValueError(f"{name}: eps must be positive, got {eps}.")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}.")
+        if device not in (None, "cpu"):
+            raise ValueError(f"{name}: zerograd runs on the CPU for now, got device={device!r}.")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(empty(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(empty(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        # running statistics are buffers: saved in the state_dict, never trained
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype="int64"))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """Running statistics reset; gamma (weight) 1 and beta (bias) 0, as in PyTorch."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input(self, x: Tensor) -> None:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average of every batch seen so far
+                momentum = 1.0 / int(self.num_batches_tracked.item())
+        # batch statistics while training, and in eval too when no running statistics are kept
+        use_batch = self.training or self.running_mean is None
+        update = not self.training or self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean if update else None,
+            self.running_var if update else None,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=momentum,
+            eps=self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over a batch of feature vectors (``torch.nn.BatchNorm1d``).
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, per feature C. In ``train()`` mean and var
+    are the batch's (biased variance) and the running averages are updated,
+    ``running = (1 - momentum) * running + momentum * batch`` with the unbiased variance
+    (``momentum=None``: a cumulative average); in ``eval()`` the running averages are used.
+    Input (N, C) or (N, C, L) -> output of the same shape. Parameters ``weight`` (init 1) and
+    ``bias`` (init 0); buffers ``running_mean``, ``running_var``, ``num_batches_tracked`` (int64):
+    the state_dict loads into PyTorch's layer as it is.
+
+    Examples
+    --------
+    >>> import zerograd as zg
+    >>> bn = BatchNorm1d(100)
+    >>> bn
+    BatchNorm1d(100, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    >>> bn(zg.randn(32, 100)).shape
+    (32, 100)
+    >>> int(bn.num_batches_tracked)
+    1
+    """
+
+    def _check_input(self, x: Tensor) -> None:
+        C = self.num_features
+        if x.ndim not in (2, 3) or x.shape[1] != C:
+            hint = " Flatten the images first, e.g. nn.Flatten()." if x.ndim > 3 else ""
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {C}) or (N, {C}, L), got shape "
+                f"{x.shape}.{hint}"
+            )
