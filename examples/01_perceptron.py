@@ -20,6 +20,7 @@ import numpy as np
 import zerograd as zg
 import zerograd.functional as F
 from zerograd.data.datasets import logic_gate
+from zerograd.plot import pyplot
 
 # the book's hand-set weights (w1, w2, b); NAND is AND with every sign flipped
 HAND_SET = {
@@ -81,20 +82,6 @@ def as_bits(y) -> list:
     return [int(v) for v in y.tolist()]
 
 
-def import_pyplot():
-    """matplotlib's pyplot drawing into files (the Agg backend), or a clear message."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws its pictures with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def draw_boundary(ax, X, t, predict, title, lines=(), steps=200):
     """Shade where ``predict`` outputs 1, draw each line w.x + b = 0, mark the four points."""
     g = np.linspace(-0.5, 1.5, steps, dtype=np.float32)
@@ -118,7 +105,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default="runs/lessons/01_perceptron", help="folder for the PNGs")
     parser.add_argument("--seed", type=int, default=0, help="seed for the starting weights")
     args = parser.parse_args(argv)
-    plt = import_pyplot()
+    plt = pyplot()
     zg.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ import numpy as np
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn
+from zerograd.plot import pyplot
 
 SLOPE = 0.1  # leaky ReLU's slope for a < 0 (PyTorch's default is 0.01, too flat to see in a plot)
 
@@ -47,27 +48,13 @@ def value_and_derivative(h, values):
     return y.detach().numpy(), x.grad.numpy()
 
 
-def import_pyplot():
-    """matplotlib's pyplot drawing into files (the Agg backend), or a clear message."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws its pictures with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer points in the plot")
     parser.add_argument("--out", default="runs/lessons/02_activations", help="folder for the PNG")
     parser.add_argument("--seed", type=int, default=0, help="seed for the Linear layers' weights")
     args = parser.parse_args(argv)
-    plt = import_pyplot()
+    plt = pyplot()
     zg.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import numpy as np
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn
+from zerograd.plot import pyplot
 
 # The book's weights, W as (in, out): a = x W + b, one column per unit of the next layer
 W1 = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]  # 2 inputs -> 3 units
@@ -34,20 +35,6 @@ EXPECTED = [0.31682708, 0.69627909]  # the book's answer
 def fmt(t) -> str:
     """A 1-D tensor's values with 8 decimals."""
     return "(" + ", ".join(f"{v:.8f}" for v in t.tolist()) + ")"
-
-
-def import_pyplot():
-    """matplotlib's pyplot drawing into files (the Agg backend), or a clear message."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws its pictures with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def draw_network(plt, layers, path):
@@ -84,7 +71,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="the same run (it is instant)")
     parser.add_argument("--out", default="runs/lessons/03_forward_pass", help="folder for the PNG")
     args = parser.parse_args(argv)
-    plt = import_pyplot()
+    plt = pyplot()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     f64 = zg.float64  # float64 as in the book's NumPy code, so both ways agree to 1e-8

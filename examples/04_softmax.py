@@ -21,6 +21,7 @@ import numpy as np
 
 import zerograd as zg
 import zerograd.functional as F
+from zerograd.plot import pyplot
 
 
 def fmt(values) -> str:
@@ -28,26 +29,12 @@ def fmt(values) -> str:
     return "(" + ", ".join(f"{v:.8e}" for v in values) + ")"
 
 
-def import_pyplot():
-    """matplotlib's pyplot drawing into files (the Agg backend), or a clear message."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws its pictures with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the same run (it is instant)")
     parser.add_argument("--out", default="runs/lessons/04_softmax", help="folder for the PNG")
     args = parser.parse_args(argv)
-    plt = import_pyplot()
+    plt = pyplot()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     f64 = zg.float64  # NumPy's default, as in the book

@@ -23,6 +23,7 @@ import numpy as np
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import optim
+from zerograd.plot import pyplot
 
 # Six people: (weight, height) measured from the first person, who sits at (0, 0). Shifted this
 # way the raw numbers stay near 0, where a sigmoid still has a slope (it is flat far from 0, and
@@ -130,14 +131,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     # The tutorial draws all nine numbers from N(0, 1). Our inputs reach 27, so an unlucky draw
     # can saturate a sigmoid (its slope, and so every gradient through it, is then ~0) and slow

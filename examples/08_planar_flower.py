@@ -24,6 +24,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data.datasets import planar_flower
+from zerograd.plot import pyplot
 
 HIDDEN_SIZES = [1, 2, 3, 4, 5, 20, 50]
 INIT_NAMES = {
@@ -106,14 +107,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     zg.manual_seed(args.seed)
     X, y = planar_flower(400)  # X (400, 2) float32, y (400,) 0 or 1, grouped by class

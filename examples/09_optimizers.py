@@ -26,6 +26,7 @@ import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
 from zerograd.data.datasets import MNIST
+from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 START = (-7.0, 2.0)  # where every path starts, as in the book's figure
@@ -154,15 +155,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--iterations", type=int, default=None, help="MNIST iterations")
     parser.add_argument("--steps", type=int, default=30, help="steps on the bowl")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
+    plt = pyplot()  # matplotlib, headless (the plot extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)

@@ -26,6 +26,7 @@ import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
 from zerograd.data.datasets import MNIST
+from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 # Each scheme fills a weight tensor in place. Naive formulas, for a layer with n_in inputs and
@@ -131,15 +132,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, weights, batches")
     parser.add_argument("--iterations", type=int, default=None, help="MNIST iterations")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
+    plt = pyplot()  # matplotlib, headless (the plot extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)

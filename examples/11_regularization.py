@@ -29,6 +29,7 @@ import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
 from zerograd.data.datasets import MNIST
+from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 # The three settings of part 1: the book's lambda 0.1 and dropout ratio 0.2.
@@ -135,15 +136,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help="part 1 epochs (201; quick 100)")
     parser.add_argument("--bn-epochs", type=int, default=None, help="part 2 epochs (20; quick 10)")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
+    plt = pyplot()  # matplotlib, headless (the plot extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)

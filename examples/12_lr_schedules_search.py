@@ -31,6 +31,7 @@ from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset, random_split
 from zerograd.data.datasets import MNIST
 from zerograd.optim import lr_scheduler
+from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 EPOCHS = 100  # part 1: how long every schedule runs
@@ -156,15 +157,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--trials", type=int, default=None, help="search trials (100; quick 12)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per trial (50; quick 15)")
     args = parser.parse_args(argv)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit(
-            'This lesson draws with matplotlib: pip install "zerograd[plot]"'
-        ) from None
+    plt = pyplot()  # matplotlib, headless (the plot extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
