@@ -1,0 +1,230 @@
+"""Lesson 5: MNIST, reading IDX files and batched inference.
+
+The MNIST files are IDX files: a 16-byte header of big-endian integers (magic number, image count,
+rows, columns), then one unsigned byte per pixel. This lesson opens the original gzip'd file with
+Python's gzip module and reads the header by hand, then loads the same data with
+zerograd.data.datasets.MNIST, draws some digits, trains the book's 784-50-100-10 sigmoid network
+for a few epochs (the book loads pretrained weights instead), classifies the test set 100 images
+at a time, draws the mistakes and times batched against one-at-a-time inference.
+
+Run it with ``python examples/05_mnist.py`` or ``zerograd lesson 05_mnist`` (``--quick``: one
+epoch on 6,000 images). The full MNIST files are read from ``ZEROGRAD_DATA`` (a folder holding
+``mnist/``); without them the lesson uses the 6,000 / 1,000-image sample shipped in the package.
+"""
+
+import argparse
+import gzip
+import time
+from pathlib import Path
+
+import numpy as np
+
+import zerograd as zg
+from zerograd import nn, optim
+from zerograd.data import DataLoader, Subset
+from zerograd.data.datasets import MNIST, SAMPLE_DIR, find_mnist_files
+from zerograd.plot import pyplot
+from zerograd.train import accuracy, evaluate, fit, predict
+
+
+def read_idx_header(path):
+    """The IDX header by hand: 4 bytes of magic number, then one 4-byte size per dimension."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        magic = int.from_bytes(f.read(4), "big")  # 2051 = images (3 dims), 2049 = labels (1 dim)
+        ndim = magic & 0xFF  # the magic's last byte is the number of dimensions
+        sizes = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+        first = f.read(sizes[1] * sizes[2]) if ndim == 3 else f.read(1)  # the first item's bytes
+    return magic, sizes, first
+
+
+def load_mnist(train):
+    """The full MNIST split if its files are found, else the sample shipped in the package."""
+    try:
+        return MNIST(train=train, flatten=True)
+    except FileNotFoundError:
+        return MNIST(train=train, flatten=True, sample=True)
+
+
+def plot_digits(images, titles, colors, path, suptitle):
+    plt = pyplot()
+
+    cols = 8
+    rows = (len(images) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title, color in zip(axes.flat, images, titles, colors):
+        ax.imshow(image.reshape(28, 28), cmap="gray_r")
+        ax.set_title(title, fontsize=9, color=color)
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 6,000 images")
+    parser.add_argument("--out", default="runs/lessons/05_mnist", help="folder for the PNGs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 5 (quick: 1)")
+    args = parser.parse_args(argv)
+    pyplot()  # fail early with the install hint if matplotlib is missing
+    zg.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    epochs = args.epochs or (1 if args.quick else 5)
+
+    # 1. An IDX file, byte by byte. find_mnist_files looks in ZEROGRAD_DATA and the cache.
+    files = find_mnist_files("mnist")
+    if files is None:
+        print("MNIST files not found (set ZEROGRAD_DATA to a folder holding mnist/);")
+        print("using the sample shipped in the package: 6,000 training and 1,000 test images.")
+        files = {
+            "train-images-idx3-ubyte": SAMPLE_DIR / "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte": SAMPLE_DIR / "train-labels-idx1-ubyte.gz",
+        }
+    image_file = files["train-images-idx3-ubyte"]
+    magic, sizes, first_image = read_idx_header(image_file)
+    label_magic, label_sizes, first_label = read_idx_header(files["train-labels-idx1-ubyte"])
+    print(f"\n== 1. The IDX file {Path(image_file).name} ==")
+    print(f"magic number: {magic}  (0x{magic:08x}: type 0x08 = unsigned byte, 3 dimensions)")
+    print(f"images: {sizes[0]}  rows: {sizes[1]}  columns: {sizes[2]}")
+    print(f"labels file: magic {label_magic}, {label_sizes[0]} labels")
+    print(f"first image: {len(first_image)} bytes after the 16-byte header; label {first_label[0]}")
+
+    # 2. The same data through the library: uint8 images in .data, int64 labels in .targets.
+    train, test = load_mnist(train=True), load_mnist(train=False)
+    source = "the package's sample" if train.is_sample else "the full files"
+    print(f"\n== 2. MNIST(flatten=True) from {source} ==")
+    print(f"train: {len(train)} images, test: {len(test)} images")
+    raw_matches = bool(np.array_equal(train.data[0].reshape(-1), np.frombuffer(first_image, "u1")))
+    print(f"image 0 in .data equals the 784 bytes read by hand: {raw_matches}")
+    x0, t0 = train[0]
+    print(
+        f"one sample: x {x0.shape} {x0.dtype}, pixels in [{x0.min().item()}, "
+        f"{x0.max().item()}] (x / 255), label {t0}"
+    )
+    grid_png = out / "05_digits.png"
+    plot_digits(
+        train.data[:40],
+        [str(t) for t in train.targets[:40]],
+        ["black"] * 40,
+        grid_png,
+        "The first 40 training images and their labels",
+    )
+
+    # 3. A network to run. The book loads pretrained weights (sample_weight.pkl); we train the
+    #    same 784-50-100-10 sigmoid network for a few epochs. Adam (lesson 9's optimizer) because
+    #    plain SGD is slow to start on sigmoid layers and training is not this lesson's topic.
+    model = nn.Sequential(
+        nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 100), nn.Sigmoid(), nn.Linear(100, 10)
+    )
+    train_set = Subset(train, range(6000)) if args.quick and len(train) > 6000 else train
+    print(
+        f"\n== 3. Training 784-50-100-10 sigmoid, Adam lr 0.005, batch 100, on "
+        f"{len(train_set)} images for {epochs} epoch{'s' if epochs > 1 else ''} =="
+    )
+    start = time.perf_counter()
+    history = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.005),
+        DataLoader(train_set, batch_size=100, shuffle=True),
+        epochs=epochs,
+    )
+    train_seconds = time.perf_counter() - start
+    print("(train accuracy: the running mean over each epoch's batches, as the weights change)")
+    for e in history.epochs:
+        print(f"epoch {e['epoch']}: loss {e['loss']:.4f}, train accuracy {e['accuracy']:.4f}")
+    print(f"training time: {train_seconds:.1f} s")
+
+    # 4. Batched inference, as the book's batch section: y = model(x[i:i+100]), p = argmax(y).
+    x_test, t_test = next(iter(DataLoader(test, batch_size=len(test))))  # the whole test set
+    t_test = t_test.numpy()
+    y = predict(model, x_test, batch_size=100)  # (N, 10) scores, 100 rows per forward pass
+    p = y.argmax(dim=1).numpy()
+    correct = int((p == t_test).sum())  # the book's accuracy_cnt
+    test_accuracy = correct / len(t_test)
+    print("\n== 4. Inference on the test set, batch_size=100 ==")
+    print(f"correct: {correct} of {len(t_test)}  test accuracy: {test_accuracy:.4f}")
+    # the library's shortcuts give the same number
+    evaluate_accuracy = evaluate(model, DataLoader(test, batch_size=100))["accuracy"]
+    print(
+        f"zerograd.train.accuracy(y, t): {accuracy(y, t_test):.4f}  "
+        f"evaluate(model, loader): {evaluate_accuracy:.4f}"
+    )
+
+    wrong = np.flatnonzero(p != t_test)
+    print(
+        f"misclassified: {len(wrong)} images; the first ones (index: predicted/true): "
+        + ", ".join(f"{i}: {p[i]}/{t_test[i]}" for i in wrong[:8])
+    )
+    wrong_png = out / "05_misclassified.png"
+    shown = wrong[:32]
+    plot_digits(
+        test.data[shown],
+        [f"{p[i]} (true {t_test[i]})" for i in shown],
+        ["tab:red"] * len(shown),
+        wrong_png,
+        "Misclassified test images: predicted (true)",
+    )
+
+    # 5. Why batches: the same 1,000 images one at a time and 100 at a time (best of 5 runs:
+    #    the least disturbed by other programs).
+    x_1000 = x_test[:1000]
+
+    def best_time(batch_size):
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            predict(model, x_1000, batch_size=batch_size)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    single_seconds, batched_seconds = best_time(1), best_time(100)
+    same = bool(
+        np.allclose(predict(model, x_1000, batch_size=1).numpy(), y.numpy()[:1000], atol=1e-5)
+    )
+    speedup = single_seconds / batched_seconds
+    print(f"\n== 5. Inference time on {len(x_1000)} images ==")
+    print(
+        f"one at a time (batch_size=1): {single_seconds * 1000:8.1f} ms "
+        f"({len(x_1000) / single_seconds:,.0f} images/s)"
+    )
+    print(
+        f"batched (batch_size=100):     {batched_seconds * 1000:8.1f} ms "
+        f"({len(x_1000) / batched_seconds:,.0f} images/s)"
+    )
+    print(f"batching is {speedup:.0f}x faster, same outputs: {same}")
+    print("(one big matrix product replaces 100 small ones: less Python and call overhead)")
+    print(f"\npictures: {grid_png}, {wrong_png}")
+
+    return {
+        "magic": magic,
+        "num_images": sizes[0],
+        "rows": sizes[1],
+        "cols": sizes[2],
+        "label_magic": label_magic,
+        "num_labels": label_sizes[0],
+        "raw_matches_dataset": raw_matches,
+        "is_sample": train.is_sample,
+        "train_size": len(train_set),
+        "test_size": len(t_test),
+        "epochs": epochs,
+        "train_seconds": train_seconds,
+        "correct": correct,
+        "test_accuracy": test_accuracy,
+        "evaluate_accuracy": evaluate_accuracy,
+        "num_misclassified": len(wrong),
+        "single_seconds": single_seconds,
+        "batched_seconds": batched_seconds,
+        "speedup": speedup,
+        "same_outputs": same,
+        "pngs": [str(grid_png), str(wrong_png)],
+    }
+
+
+if __name__ == "__main__":
+    main()
