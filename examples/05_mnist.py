@@ -22,7 +22,7 @@ import numpy as np
 import zerograd as zg
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import MNIST, SAMPLE_DIR, find_mnist_files
+from zerograd.data.datasets import SAMPLE_DIR, find_mnist_files, mnist_splits
 from zerograd.plot import pyplot
 from zerograd.train import accuracy, evaluate, fit, predict
 
@@ -36,14 +36,6 @@ def read_idx_header(path):
         sizes = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
         first = f.read(sizes[1] * sizes[2]) if ndim == 3 else f.read(1)  # the first item's bytes
     return magic, sizes, first
-
-
-def load_mnist(train):
-    """The full MNIST split if its files are found, else the sample shipped in the package."""
-    try:
-        return MNIST(train=train, flatten=True)
-    except FileNotFoundError:
-        return MNIST(train=train, flatten=True, sample=True)
 
 
 def plot_digits(images, titles, colors, path, suptitle):
@@ -95,7 +87,7 @@ def main(argv=None) -> dict:
     print(f"first image: {len(first_image)} bytes after the 16-byte header; label {first_label[0]}")
 
     # 2. The same data through the library: uint8 images in .data, int64 labels in .targets.
-    train, test = load_mnist(train=True), load_mnist(train=False)
+    train, test, _ = mnist_splits(flatten=True)
     source = "the package's sample" if train.is_sample else "the full files"
     print(f"\n== 2. MNIST(flatten=True) from {source} ==")
     print(f"train: {len(train)} images, test: {len(test)} images")

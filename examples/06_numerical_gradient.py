@@ -23,7 +23,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import MNIST
+from zerograd.data.datasets import mnist_splits
 from zerograd.plot import pyplot
 from zerograd.train import LRSchedulerCallback, fit
 
@@ -33,14 +33,6 @@ BOOK_NAMES = {"0.weight": "W1", "0.bias": "b1", "2.weight": "W2", "2.bias": "b2"
 def two_layer_net():
     """The book's TwoLayerNet: x -> Linear(784, 50) -> sigmoid -> Linear(50, 10) -> scores."""
     return nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10))
-
-
-def load_mnist(train):
-    """The full MNIST split if its files are found, else the sample shipped in the package."""
-    try:
-        return MNIST(train=train, flatten=True)
-    except FileNotFoundError:
-        return MNIST(train=train, flatten=True, sample=True)
 
 
 def loss_of(net, x, t):
@@ -100,7 +92,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     epochs = args.epochs or (2 if args.quick else 10)
 
-    train, test = load_mnist(train=True), load_mnist(train=False)
+    train, test, _ = mnist_splits(flatten=True)
     if train.is_sample:
         print("MNIST files not found (set ZEROGRAD_DATA to a folder holding mnist/);")
         print("using the sample shipped in the package: 6,000 training and 1,000 test images.")

@@ -25,7 +25,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
-from zerograd.data.datasets import MNIST
+from zerograd.data.datasets import mnist_splits
 from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
@@ -100,19 +100,6 @@ def momentum_by_hand(lr: float, momentum: float, steps: int) -> np.ndarray:
         xy = xy + v
         path.append(xy.copy())
     return np.array(path)
-
-
-def load_mnist(quick: bool):
-    """MNIST from ZEROGRAD_DATA (or the cache); the sample in the package if it is not there."""
-    if not quick:
-        try:
-            return MNIST(train=True, flatten=True), MNIST(train=False, flatten=True), "MNIST"
-        except FileNotFoundError:
-            print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
-            print("using the 6,000-image sample shipped with zerograd instead.")
-    train = MNIST(train=True, flatten=True, sample=True)
-    test = MNIST(train=False, flatten=True, sample=True)
-    return train, test, "the MNIST sample"
 
 
 def make_mlp() -> nn.Sequential:
@@ -200,7 +187,7 @@ def main(argv=None) -> dict:
 
     # Part 2: the same seven on MNIST, same initial weights, same batches
     iterations = args.iterations or (200 if args.quick else 2000)
-    train, test, what = load_mnist(args.quick)
+    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
     print(f"\nPart 2: {iterations} iterations of batch 128 on {what} ({len(train)} images),")
     print("  5-layer ReLU MLP 784-100-100-100-100-10, He init; test accuracy on", len(test))
     losses, accuracies = {}, {}

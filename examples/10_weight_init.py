@@ -25,7 +25,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
-from zerograd.data.datasets import MNIST
+from zerograd.data.datasets import mnist_splits
 from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
@@ -78,19 +78,6 @@ def draw_histograms(plt, activations: dict, name: str, path: Path) -> None:
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.92, hspace=0.45, wspace=0.15)
     fig.savefig(path)
     plt.close(fig)
-
-
-def load_mnist(quick: bool):
-    """MNIST from ZEROGRAD_DATA (or the cache); the sample in the package if it is not there."""
-    if not quick:
-        try:
-            return MNIST(train=True, flatten=True), MNIST(train=False, flatten=True), "MNIST"
-        except FileNotFoundError:
-            print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
-            print("using the 6,000-image sample shipped with zerograd instead.")
-    train = MNIST(train=True, flatten=True, sample=True)
-    test = MNIST(train=False, flatten=True, sample=True)
-    return train, test, "the MNIST sample"
 
 
 def make_mlp(init) -> nn.Sequential:
@@ -168,7 +155,7 @@ def main(argv=None) -> dict:
 
     # Part 2: the same 5-layer depth, trained on MNIST with plain SGD from each initialisation
     iterations = args.iterations or (300 if args.quick else 2000)
-    train, test, what = load_mnist(args.quick)
+    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
     print(f"\nPart 2: {iterations} iterations of SGD (lr 0.01, batch 128) on {what}")
     print(f"  ({len(train)} images), 5-layer ReLU MLP 784-100-100-100-100-10")
     test_loader = DataLoader(test, batch_size=1000)

@@ -28,7 +28,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import MNIST
+from zerograd.data.datasets import mnist_splits
 from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
@@ -40,19 +40,6 @@ SETTINGS = {
 }
 # Part 2's initial weight scales: He (std sqrt(2 / n_in)), then N(0, 0.1^2) and N(0, 0.01^2).
 INIT_SCALES = ["He", 0.1, 0.01]
-
-
-def load_mnist(quick: bool):
-    """MNIST from ZEROGRAD_DATA (or the cache); the sample in the package if it is not there."""
-    if not quick:
-        try:
-            return MNIST(train=True, flatten=True), MNIST(train=False, flatten=True), "MNIST"
-        except FileNotFoundError:
-            print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
-            print("using the 6,000-image sample shipped with zerograd instead.")
-    train = MNIST(train=True, flatten=True, sample=True)
-    test = MNIST(train=False, flatten=True, sample=True)
-    return train, test, "the MNIST sample"
 
 
 def make_mlp(hidden_layers: int, dropout=0.0, batch_norm=False, init="He") -> nn.Sequential:
@@ -143,7 +130,7 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     result = {}
 
-    train, test, what = load_mnist(args.quick)
+    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
     # The test set: all of it (10,000 images, or the sample's 1,000).
     test_loader = DataLoader(test, batch_size=1000)
 

@@ -29,7 +29,7 @@ import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset, random_split
-from zerograd.data.datasets import MNIST
+from zerograd.data.datasets import mnist_splits
 from zerograd.optim import lr_scheduler
 from zerograd.plot import pyplot
 from zerograd.train import evaluate
@@ -98,19 +98,6 @@ SCHEDULES = {
         None,  # no formula: it follows the metric
     ),
 }
-
-
-def load_mnist(quick: bool):
-    """MNIST from ZEROGRAD_DATA (or the cache); the sample in the package if it is not there."""
-    if not quick:
-        try:
-            return MNIST(train=True, flatten=True), MNIST(train=False, flatten=True), "MNIST"
-        except FileNotFoundError:
-            print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
-            print("using the 6,000-image sample shipped with zerograd instead.")
-    train = MNIST(train=True, flatten=True, sample=True)
-    test = MNIST(train=False, flatten=True, sample=True)
-    return train, test, "the MNIST sample"
 
 
 def make_mlp() -> nn.Sequential:
@@ -222,7 +209,7 @@ def main(argv=None) -> dict:
     # ---- Part 2: random search on a validation split ----------------------------------------
     trials = args.trials or (12 if args.quick else 100)
     epochs = args.epochs or (15 if args.quick else 50)
-    train_set, test_set, what = load_mnist(args.quick)
+    train_set, test_set, what = mnist_splits(sample=True if args.quick else None, flatten=True)
     five_hundred = Subset(train_set, range(500))
     # 80% to train on, 20% to compare settings on; the split repeats with the seed
     fit_set, val_set = random_split(five_hundred, [0.8, 0.2])

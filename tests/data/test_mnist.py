@@ -404,3 +404,18 @@ def test_real_fashion_mnist():
         ds = FashionMNIST(train=train)
         assert len(ds) == n and ds.data.dtype == np.uint8
         assert np.bincount(ds.targets).tolist() == [n // 10] * 10
+
+
+def test_mnist_splits_falls_back_to_the_sample_and_says_so(tmp_path, monkeypatch, capsys):
+    from zerograd.data.datasets import mnist_splits
+
+    monkeypatch.setenv("ZEROGRAD_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    train, test, what = mnist_splits(flatten=True)
+    assert (len(train), len(test), what) == (6000, 1000, "the MNIST sample")
+    assert "using the 6,000-image sample" in capsys.readouterr().out
+    assert train[0][0].shape == (784,)
+    with pytest.raises(FileNotFoundError, match="Looked in"):
+        mnist_splits(sample=False)
+    mnist_splits(announce=False)
+    assert capsys.readouterr().out == ""

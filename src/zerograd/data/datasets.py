@@ -18,12 +18,14 @@ from .mnist import (
     FashionMNIST,
     cache_dir,
     find_mnist_files,
+    mnist_splits,
 )
 from .toy import binary_addition, height_weight, logic_gate, planar_flower, spirals
 
 __all__ = [
     "MNIST",
     "FashionMNIST",
+    "mnist_splits",
     "find_mnist_files",
     "cache_dir",
     "SAMPLE_DIR",

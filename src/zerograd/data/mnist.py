@@ -52,7 +52,15 @@ from ..autograd import Tensor
 from .dataset import Dataset, SampleBatch, _as_index_array, _check_index
 from .idx import read_idx
 
-__all__ = ["MNIST", "FashionMNIST", "find_mnist_files", "cache_dir", "SAMPLE_DIR", "SAMPLE_SIZES"]
+__all__ = [
+    "MNIST",
+    "FashionMNIST",
+    "mnist_splits",
+    "find_mnist_files",
+    "cache_dir",
+    "SAMPLE_DIR",
+    "SAMPLE_SIZES",
+]
 
 # SHA-256 per data set and file: (the published .gz file, its decompressed IDX data).
 SHA256 = {
@@ -525,3 +533,41 @@ class FashionMNIST(MNIST):
         "Bag",
         "Ankle boot",
     ]
+
+
+def mnist_splits(sample: bool | None = None, announce: bool = True, **kwargs) -> tuple:
+    """MNIST's train and test splits, else the packaged sample: ``(train, test, what)``.
+
+    Parameters
+    ----------
+    sample : bool or None
+        True: the sample shipped in the package. False: the full files (FileNotFoundError if they
+        are not found). None (default): the full files if found, else the sample.
+    announce : bool
+        Print a note when falling back to the sample, so a learner knows which data was used.
+    **kwargs
+        Passed to ``MNIST`` (``flatten``, ``normalize``, ``one_hot``, ``root`` ...).
+
+    Returns
+    -------
+    tuple
+        ``(train, test, what)``, ``what`` being ``"MNIST"`` or ``"the MNIST sample"``.
+
+    Examples
+    --------
+    >>> train, test, what = mnist_splits(sample=True, flatten=True)
+    >>> len(train), len(test), what
+    (6000, 1000, 'the MNIST sample')
+    """
+    if not sample:
+        try:
+            return MNIST(train=True, **kwargs), MNIST(train=False, **kwargs), "MNIST"
+        except FileNotFoundError:
+            if sample is False:
+                raise
+            if announce:
+                print("The MNIST files were not found (set ZEROGRAD_DATA to their folder):")
+                print("using the 6,000-image sample shipped with zerograd instead.")
+    kwargs.pop("root", None)
+    train = MNIST(train=True, sample=True, **kwargs)
+    return train, MNIST(train=False, sample=True, **kwargs), "the MNIST sample"
