@@ -1,5 +1,5 @@
-"""nn.BatchNorm1d against torch.nn.BatchNorm1d: outputs, gradients, running statistics over
-several steps, eval mode, state_dict, repr and errors."""
+"""nn.BatchNorm1d/2d against PyTorch's: outputs, gradients, running statistics over several
+steps, eval mode, state_dict, repr and errors."""
 
 import numpy as np
 import pytest
@@ -13,9 +13,9 @@ from torch_ref import compare_with_torch  # noqa: E402
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-10, atol=1e-12)}
 
 
-def _pair(C, dtype="float32", **kwargs):
-    ours = nn.BatchNorm1d(C, dtype=dtype, **kwargs)
-    theirs = torch.nn.BatchNorm1d(C, dtype=getattr(torch, dtype), **kwargs)
+def _pair(C, dtype="float32", layer="BatchNorm1d", **kwargs):
+    ours = getattr(nn, layer)(C, dtype=dtype, **kwargs)
+    theirs = getattr(torch.nn, layer)(C, dtype=getattr(torch, dtype), **kwargs)
     # non-trivial gamma and beta, the same in both
     rng = np.random.default_rng(7)
     with zg.no_grad():
@@ -166,3 +166,25 @@ def test_reset_running_stats():
     bn.reset_running_stats()
     assert bn.running_mean.tolist() == [0.0, 0.0] and bn.running_var.tolist() == [1.0, 1.0]
     assert int(bn.num_batches_tracked) == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_2d_trains_and_evaluates_like_torch(dtype):
+    ours, theirs = _pair(3, dtype, layer="BatchNorm2d", momentum=0.3)
+    for seed in range(3):  # running statistics over several training steps
+        x = zg.tensor(_batch((4, 3, 5, 6), dtype, seed), requires_grad=True)
+        compare_with_torch(torch, ours, theirs, [x], dtype, seed=seed)
+    _assert_state_equal(ours, theirs, dtype)
+    ours.eval()
+    theirs.eval()
+    x = zg.tensor(_batch((2, 3, 5, 6), dtype, 9), requires_grad=True)
+    compare_with_torch(torch, ours, theirs, [x], dtype)
+    assert repr(ours) == repr(theirs)
+    assert int(ours.num_batches_tracked) == 3
+
+
+def test_batch_norm_2d_needs_images():
+    with pytest.raises(
+        ValueError, match=r"expected images of shape \(N, 3, H, W\), got shape \(4, 3\)"
+    ):
+        nn.BatchNorm2d(3)(zg.zeros(4, 3))

@@ -18,7 +18,7 @@ from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
-from .norm import BatchNorm1d
+from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Flatten",
     "Dropout",
     "BatchNorm1d",
+    "BatchNorm2d",
     "Step",
     "Sigmoid",
     "Tanh",

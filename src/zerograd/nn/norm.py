@@ -137,3 +137,25 @@ class BatchNorm1d(_BatchNorm):
                 f"{self!r}: expected input of shape (N, {C}) or (N, {C}, L), got shape "
                 f"{x.shape}.{hint}"
             )
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of images, per channel (``torch.nn.BatchNorm2d``).
+
+    The same rule as ``BatchNorm1d`` with the statistics taken over N, H and W for each of the C
+    channels. Input (N, C, H, W) -> output of the same shape; the same parameters, buffers and
+    state_dict keys as PyTorch's layer.
+
+    Examples
+    --------
+    >>> import zerograd as zg
+    >>> BatchNorm2d(16)(zg.randn(4, 16, 8, 8)).shape
+    (4, 16, 8, 8)
+    """
+
+    def _check_input(self, x: Tensor) -> None:
+        C = self.num_features
+        if x.ndim != 4 or x.shape[1] != C:
+            raise ValueError(
+                f"{self!r}: expected images of shape (N, {C}, H, W), got shape {x.shape}."
+            )
