@@ -58,7 +58,16 @@ def _functions_in_graph(out):
 
 def test_cases_cover_every_function():
     defined = set()
-    for module in (F.arithmetic, F.shape, F.reduce, F.activations, F.losses, F.layers, F.norm):
+    for module in (
+        F.arithmetic,
+        F.shape,
+        F.reduce,
+        F.activations,
+        F.losses,
+        F.layers,
+        F.norm,
+        F.conv,
+    ):
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, Function) and obj.__module__ == module.__name__:
                 if not obj.__name__.startswith("_"):

@@ -113,6 +113,11 @@ TWINS = {
     ),
     "batch_norm_eval": lambda x, w, b, rm, rv: TF.batch_norm(x, rm, rv, w, b, training=False),
     "batch_norm_3d": lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+    "conv2d": TF.conv2d,
+    "conv2d_stride_pad": lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1),
+    "conv2d_same_dilation_groups": lambda x, w: TF.conv2d(
+        x, w, padding="same", dilation=2, groups=2
+    ),
 }
 
 # Cases with no deterministic PyTorch twin, and the test that checks them instead.

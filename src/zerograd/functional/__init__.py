@@ -10,6 +10,8 @@ from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _act
 from .arithmetic import *  # noqa: F401,F403
 from .arithmetic import __all__ as _ar
+from .conv import *  # noqa: F401,F403
+from .conv import __all__ as _cv
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _ly
 from .losses import *  # noqa: F401,F403
@@ -21,4 +23,4 @@ from .reduce import __all__ as _rd
 from .shape import *  # noqa: F401,F403
 from .shape import __all__ as _sh
 
-__all__ = _act + _ar + _ly + _ls + _nm + _rd + _sh
+__all__ = _act + _ar + _cv + _ly + _ls + _nm + _rd + _sh

@@ -17,6 +17,7 @@ import numpy
 from ..autograd import Tensor
 from . import activations as A
 from . import arithmetic as M
+from . import conv as Co
 from . import layers as L
 from . import losses as Lo
 from . import norm as No
@@ -301,5 +302,17 @@ CASES = [
         "batch_norm_3d",
         lambda x, w, b: No.batch_norm(x, None, None, w, b, training=True),
         (N((4, 3, 5)), U((3,), 0.5, 2.0), N((3,))),
+    ),
+    # --- convolution ----------------------------------------------------------------------
+    OpCase("conv2d", Co.conv2d, (N((2, 3, 6, 5)), N((4, 3, 3, 2)), N((4,)))),
+    OpCase(
+        "conv2d_stride_pad",
+        lambda x, w, b: Co.conv2d(x, w, b, stride=2, padding=1),
+        (N((2, 3, 7, 6)), N((4, 3, 3, 3)), N((4,))),
+    ),
+    OpCase(
+        "conv2d_same_dilation_groups",
+        lambda x, w: Co.conv2d(x, w, padding="same", dilation=2, groups=2),
+        (N((2, 4, 6, 6)), N((6, 2, 3, 2))),
     ),
 ]

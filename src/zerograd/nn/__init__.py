@@ -14,6 +14,7 @@ from .activation import (
     Tanh,
 )
 from .container import ModuleList, Sequential
+from .conv import Conv2d
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
@@ -33,6 +34,7 @@ __all__ = [
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv2d",
     "Step",
     "Sigmoid",
     "Tanh",

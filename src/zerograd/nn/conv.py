@@ -1,0 +1,137 @@
+"""Convolution layers: ``Conv2d``."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd import Tensor
+from ..creation import empty
+from ..functional.conv import conv2d
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Conv2d"]
+
+
+def _pair(name: str, value, minimum: int) -> tuple:
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(pair) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
+    )
+    if not ok:
+        raise ValueError(
+            f"Conv2d: {name} must be an int or a pair of ints, each >= {minimum}, got {value!r}."
+        )
+    return tuple(int(v) for v in pair)
+
+
+class Conv2d(Module):
+    """2-D convolution over (N, C, H, W) images (``torch.nn.Conv2d``, zero padding only).
+
+    y[n, o] = b[o] + sum over the input channels c of o's group of W[o, c] cross-correlated with
+    x[n, c]; see ``zerograd.functional.conv.Conv2d`` for the formula and its gradients.
+    weight: (out_channels, in_channels / groups, KH, KW), bias: (out_channels,).
+    Input (N, in_channels, H, W) -> output (N, out_channels, OH, OW),
+    OH = (H + 2 PH - DH (KH - 1) - 1) // SH + 1, OW likewise.
+
+    Default init is PyTorch's: kaiming_uniform_(a=sqrt(5)) on the weight, which is
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * KH * KW, and the bias
+    from the same uniform. Unlike PyTorch, ``padding_mode`` (always 'zeros') and unbatched
+    (C, H, W) inputs are not supported.
+
+    Examples
+    --------
+    >>> Conv2d(1, 30, 5)
+    Conv2d(1, 30, kernel_size=(5, 5), stride=(1, 1))
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        dtype=None,
+    ):
+        super().__init__()
+        for name, n in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("groups", groups),
+        ):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {n!r}.")
+        for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if n % groups:
+                raise ValueError(f"Conv2d: {name}={n} must be divisible by groups={groups}.")
+        self.kernel_size = _pair("kernel_size", kernel_size, 1)
+        self.stride = _pair("stride", stride, 1)
+        self.dilation = _pair("dilation", dilation, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    "Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', "
+                    f"got {padding!r}."
+                )
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(
+                    f"Conv2d: padding='same' is not supported for strided convolutions "
+                    f"(stride={self.stride}); use stride=1 or give the padding as numbers."
+                )
+            self.padding = padding
+        else:
+            self.padding = _pair("padding", padding, 0)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        KH, KW = self.kernel_size
+        self.weight = Parameter(empty(out_channels, in_channels // groups, KH, KW, dtype=dtype))
+        self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's choice
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            if x.ndim == 3:
+                hint = " Add the batch dimension with x.unsqueeze(0)."
+            elif x.ndim == 2:
+                hint = " Reshape flat images first, e.g. x.reshape(len(x), C, H, W)."
+            else:
+                hint = ""
+            raise ValueError(
+                f"{self!r}: input has shape {x.shape} but must be (N, {self.in_channels}, H, W)."
+                f"{hint}"
+            )
+        try:
+            return conv2d(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
+        except ValueError as e:  # e.g. an image too small for the kernel: name the layer
+            raise ValueError(f"{self!r}: {str(e).removeprefix('conv2d: ')}") from None
+
+    def extra_repr(self) -> str:
+        # the same fields, in the same order and with the same omissions, as PyTorch's repr
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
