@@ -118,6 +118,9 @@ TWINS = {
     "conv2d_same_dilation_groups": lambda x, w: TF.conv2d(
         x, w, padding="same", dilation=2, groups=2
     ),
+    "max_pool2d": lambda x: TF.max_pool2d(x, 2),
+    "avg_pool2d": lambda x: TF.avg_pool2d(x, 3, 2, 1),
+    "adaptive_avg_pool2d": lambda x: TF.adaptive_avg_pool2d(x, 1),
 }
 
 # Cases with no deterministic PyTorch twin, and the test that checks them instead.

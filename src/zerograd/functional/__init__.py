@@ -18,9 +18,11 @@ from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _ls
 from .norm import *  # noqa: F401,F403
 from .norm import __all__ as _nm
+from .pooling import *  # noqa: F401,F403
+from .pooling import __all__ as _pl
 from .reduce import *  # noqa: F401,F403
 from .reduce import __all__ as _rd
 from .shape import *  # noqa: F401,F403
 from .shape import __all__ as _sh
 
-__all__ = _act + _ar + _cv + _ly + _ls + _nm + _rd + _sh
+__all__ = _act + _ar + _cv + _pl + _ly + _ls + _nm + _rd + _sh

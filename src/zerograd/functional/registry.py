@@ -21,6 +21,7 @@ from . import conv as Co
 from . import layers as L
 from . import losses as Lo
 from . import norm as No
+from . import pooling as Po
 from . import reduce as R
 from . import shape as S
 
@@ -315,4 +316,8 @@ CASES = [
         lambda x, w: Co.conv2d(x, w, padding="same", dilation=2, groups=2),
         (N((2, 4, 6, 6)), N((6, 2, 3, 2))),
     ),
+    # --- pooling --------------------------------------------------------------------------
+    OpCase("max_pool2d", lambda x: Po.max_pool2d(x, 2), (N((2, 3, 6, 6)),)),
+    OpCase("avg_pool2d", lambda x: Po.avg_pool2d(x, 3, 2, 1), (N((2, 3, 7, 6)),)),
+    OpCase("adaptive_avg_pool2d", lambda x: Po.adaptive_avg_pool2d(x, 1), (N((2, 3, 4, 4)),)),
 ]
