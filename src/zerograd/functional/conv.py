@@ -8,11 +8,44 @@ from __future__ import annotations
 
 import numbers
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import array_module
-from ._args import as_tensor
+from ._args import as_tensor, int_pair
 
 __all__ = ["conv2d"]
+
+
+def _im2col(x, KH, KW, stride, padding, dilation, groups):
+    """im2col: (N, C, H, W) -> cols (N, G, Cg*KH*KW, OH*OW), plus (OH, OW).
+
+    The window view is free; the one copy is the reshape, which reads whole rows of the image
+    (OW is innermost on both sides), the fast order for a strided copy.
+    """
+    xp = array_module(x)
+    (SH, SW), (DH, DW) = stride, dilation
+    PT, PB, PL, PR = padding
+    N, C, H, W = x.shape
+    if PT or PB or PL or PR:
+        xpad = xp.zeros((N, C, H + PT + PB, W + PL + PR), dtype=x.dtype)
+        xpad[:, :, PT : PT + H, PL : PL + W] = x
+    else:
+        xpad = x
+    # a window spans DH*(KH-1)+1 rows; stepping by DH inside it picks the dilated taps
+    span = (DH * (KH - 1) + 1, DW * (KW - 1) + 1)
+    win = xp.lib.stride_tricks.sliding_window_view(xpad, span, axis=(2, 3))
+    win = win[:, :, ::SH, ::SW, ::DH, ::DW]  # (N, C, OH, OW, KH, KW), a view
+    OH, OW = win.shape[2:4]
+    # (N, C, OH, OW, KH, KW) -> (N, C, KH, KW, OH, OW) -> (N, G, Cg*KH*KW, OH*OW)
+    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(N, groups, C // groups * KH * KW, OH * OW)
+    return cols, OH, OW
+
+
+def _correlate(x, W, stride, padding, dilation, groups):
+    """y = the cross-correlation of x with W, no bias, by im2col and a batched matmul; and cols."""
+    N, CO, G = x.shape[0], W.shape[0], groups
+    cols, OH, OW = _im2col(x, W.shape[2], W.shape[3], stride, padding, dilation, G)
+    Wg = W.reshape(G, CO // G, -1)  # (CO, Cg, KH, KW) -> (G, COg, Cg*KH*KW)
+    return (Wg @ cols).reshape(N, CO, OH, OW), cols  # (N, G, COg, L): y's memory order
 
 
 class Conv2d(Function):
@@ -24,100 +57,86 @@ class Conv2d(Function):
         y[n, o, i, j] = b[o] + sum_{c, p, q} W[o, c, p, q]
                                * xpad[n, g * Cg + c, i * SH + p * DH, j * SW + q * DW]
 
-    im2col writes this as one matrix product per group (a batched matmul over the G groups)::
+    im2col writes this as one matrix product per image and group, with L = OH * OW output pixels
+    (a batched matmul; the product comes out in (N, CO, OH, OW) order, so y needs no transpose)::
 
-        cols: (G, N*OH*OW, Cg*KH*KW),   Wg: (G, COg, Cg*KH*KW),   y_g = cols @ Wg^T
+        cols: (N, G, Cg*KH*KW, L),   Wg: (G, COg, Cg*KH*KW),   y[n, g] = Wg[g] @ cols[n, g]
 
-    Gradients, with gy_g the upstream gradient laid out like y_g, (G, N*OH*OW, COg)::
+    Gradients, with gy laid out like y as (N, G, COg, L)::
 
         gb = sum of gy over (N, OH, OW)
-        gW_g = gy_g^T @ cols
-        gcols = gy_g @ Wg,  then col2im: gxpad[:, :, p*DH + SH*i, q*DW + SW*j] += gcols[..., p, q]
-                            for each kernel offset (p, q), and gx is gxpad without the padding
+        gW[g] = sum_n gy[n, g] @ cols[n, g]^T
+        gx: with stride 1, gx is itself a convolution: gy, padded by D(K-1) - P on each side,
+            cross-correlated with the flipped kernel, in and out channels swapped,
+            Wf[c, o, p, q] = W[o, c, KH-1-p, KW-1-q]   (per group)
+            otherwise col2im: gcols[n, g] = Wg[g]^T @ gy[n, g], then one strided slice per
+            kernel offset (p, q):  gxpad[:, :, p*DH + SH*i, q*DW + SW*j] += gcols[:, :, p, q, i, j]
 
     x: (N, C, H, W), W: (CO, Cg, KH, KW), b: (CO,) or None -> y: (N, CO, OH, OW) with
     OH = (H + PT + PB - DH*(KH - 1) - 1) // SH + 1 (and OW the same way along the width).
     ``padding`` is (top, bottom, left, right): 'same' pads asymmetrically when DH*(KH-1) is odd,
-    one more row at the bottom, as PyTorch does.
+    one more row at the bottom, as PyTorch does. With ``keep_cols`` (the weight needs a gradient)
+    forward keeps cols for gW, KH*KW times the input's memory, rather than rebuilding them.
     """
 
-    def __init__(self, stride, padding, dilation, groups):
+    def __init__(self, stride, padding, dilation, groups, keep_cols=False):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-
-    def _cols(self, x, KH, KW):
-        """im2col: (N, C, H, W) -> (G, N*OH*OW, Cg*KH*KW), plus (OH, OW)."""
-        xp = array_module(x)
-        (SH, SW), (DH, DW), G = self.stride, self.dilation, self.groups
-        PT, PB, PL, PR = self.padding
-        N, C = x.shape[:2]
-        xpad = xp.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))
-        # a window spans DH*(KH-1)+1 rows; stepping by DH inside it picks the dilated taps
-        span = (DH * (KH - 1) + 1, DW * (KW - 1) + 1)
-        win = xp.lib.stride_tricks.sliding_window_view(xpad, span, axis=(2, 3))
-        win = win[:, :, ::SH, ::SW, ::DH, ::DW]  # (N, C, OH, OW, KH, KW), a view
-        OH, OW = win.shape[2:4]
-        win = win.reshape(N, G, C // G, OH, OW, KH, KW)  # still a view: C splits evenly
-        # (N, G, Cg, OH, OW, KH, KW) -> (G, N*OH*OW, Cg*KH*KW): the one copy of im2col
-        cols = win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(G, N * OH * OW, C // G * KH * KW)
-        return cols, OH, OW
+        self.keep_cols = keep_cols
 
     def forward(self, x, W, b):
-        self.save_for_backward(x, W)
-        N, G = x.shape[0], self.groups
-        CO, _, KH, KW = W.shape
-        cols, OH, OW = self._cols(x, KH, KW)
-        Wg = W.reshape(G, CO // G, -1)  # (CO, Cg, KH, KW) -> (G, COg, Cg*KH*KW)
-        yg = cols @ Wg.transpose(0, 2, 1)  # (G, N*OH*OW, COg)
-        # (G, N*OH*OW, COg) -> (N, G, COg, OH, OW) -> (N, CO, OH, OW)
-        y = yg.reshape(G, N, OH, OW, CO // G).transpose(1, 0, 4, 2, 3).reshape(N, CO, OH, OW)
+        y, cols = _correlate(x, W, self.stride, self.padding, self.dilation, self.groups)
+        self.save_for_backward(x, W, cols if self.keep_cols else None)
         if b is not None:
-            y += b.reshape(1, CO, 1, 1)  # y is fresh (from the matmul): add the bias in place
+            y += b.reshape(1, -1, 1, 1)  # y is fresh (from the matmul): add the bias in place
         return y
 
     def backward(self, gy):
-        x, W = self.saved
+        x, W, cols = self.saved
         need_x, need_W, need_b = self.needs_input_grad
-        xp = array_module(gy)
         N, C, H, Wd = x.shape
+        CO, Cg, KH, KW = W.shape
+        G, (DH, DW) = self.groups, self.dilation
+        OH, OW = gy.shape[2:]
+        gyg = gy.reshape(N, G, CO // G, OH * OW)  # a view: gy is (N, CO, OH, OW)
+        gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+        gW = None
+        if need_W:
+            if cols is None:
+                cols, _, _ = _im2col(x, KH, KW, self.stride, self.padding, self.dilation, G)
+            # per image (G, COg, L) @ (G, L, Cg*KH*KW), summed over the batch
+            gW = (gyg @ cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(W.shape)
+        gx = None
+        if need_x:
+            # the padding that turns gy back into x's size under the flipped kernel
+            spans = (DH * (KH - 1),) * 2 + (DW * (KW - 1),) * 2
+            back = tuple(s - p for s, p in zip(spans, self.padding))
+            if self.stride == (1, 1) and min(back) >= 0:
+                Wf = W.reshape(G, CO // G, Cg, KH, KW)[:, :, :, ::-1, ::-1]
+                Wf = Wf.transpose(0, 2, 1, 3, 4).reshape(C, CO // G, KH, KW)
+                gx, _ = _correlate(gy, Wf, (1, 1), back, self.dilation, G)
+            else:
+                gx = self._col2im(gy, W, x.shape)
+        return gx, gW, gb
+
+    def _col2im(self, gy, W, x_shape):
+        """gx for any stride: gcols = Wg^T @ gy, then each kernel tap added back where it came."""
+        xp = array_module(gy)
+        N, C, H, Wd = x_shape
         CO, Cg, KH, KW = W.shape
         G, (SH, SW), (DH, DW) = self.groups, self.stride, self.dilation
         PT, PB, PL, PR = self.padding
         OH, OW = gy.shape[2:]
-        # (N, CO, OH, OW) -> (N, G, COg, OH, OW) -> (G, N*OH*OW, COg)
-        gyg = gy.reshape(N, G, CO // G, OH, OW).transpose(1, 0, 3, 4, 2).reshape(G, -1, CO // G)
-        gb = gy.sum(axis=(0, 2, 3)) if need_b else None
-        gW = None
-        if need_W:
-            cols, _, _ = self._cols(x, KH, KW)  # recomputed: cheaper to keep x than KH*KW copies
-            gW = (gyg.transpose(0, 2, 1) @ cols).reshape(W.shape)  # (G, COg, Cg*KH*KW)
-        gx = None
-        if need_x:
-            gcols = gyg @ W.reshape(G, CO // G, -1)  # (G, N*OH*OW, Cg*KH*KW)
-            # (G, N, OH, OW, Cg, KH, KW) -> (N, G, Cg, KH, KW, OH, OW) -> (N, C, KH, KW, OH, OW)
-            gcols = gcols.reshape(G, N, OH, OW, Cg, KH, KW).transpose(1, 0, 4, 5, 6, 2, 3)
-            gcols = gcols.reshape(N, C, KH, KW, OH, OW)
-            gxpad = xp.zeros((N, C, H + PT + PB, Wd + PL + PR), dtype=gy.dtype)
-            # col2im: tap (p, q) of every window lands on a strided grid of the padded input
-            for p in range(KH):
-                for q in range(KW):
-                    rows = slice(p * DH, p * DH + SH * (OH - 1) + 1, SH)
-                    cols_ = slice(q * DW, q * DW + SW * (OW - 1) + 1, SW)
-                    gxpad[:, :, rows, cols_] += gcols[:, :, p, q]
-            gx = gxpad[:, :, PT : PT + H, PL : PL + Wd]
-        return gx, gW, gb
-
-
-def _pair(op: str, name: str, value, minimum: int) -> tuple:
-    """An int or a pair of ints as a pair, each >= minimum (PyTorch's ``_pair``)."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    ok = len(pair) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
-    )
-    if not ok:
-        raise ValueError(
-            f"{op}: {name} must be an int or a pair of ints, each >= {minimum}, got {value!r}."
-        )
-    return tuple(int(v) for v in pair)
+        Wg = W.reshape(G, CO // G, -1)
+        gcols = Wg.transpose(0, 2, 1) @ gy.reshape(N, G, CO // G, OH * OW)  # (N, G, CgKK, L)
+        gcols = gcols.reshape(N, C, KH, KW, OH, OW)  # a view: groups are channel blocks
+        gx = xp.zeros((N, C, H + PT + PB, Wd + PL + PR), dtype=gy.dtype)
+        # col2im: tap (p, q) of every window lands on a strided grid of the padded input
+        for p in range(KH):
+            for q in range(KW):
+                rows = slice(p * DH, p * DH + SH * (OH - 1) + 1, SH)
+                cols = slice(q * DW, q * DW + SW * (OW - 1) + 1, SW)
+                gx[:, :, rows, cols] += gcols[:, :, p, q]
+        return gx[:, :, PT : PT + H, PL : PL + Wd]
 
 
 def _padding(op: str, padding, stride, dilation, kernel_size) -> tuple:
@@ -139,7 +158,7 @@ def _padding(op: str, padding, stride, dilation, kernel_size) -> tuple:
             total = d * (k - 1)
             out += [total // 2, total - total // 2]  # the odd extra row/column goes last
         return tuple(out)
-    ph, pw = _pair(op, "padding", padding, 0)
+    ph, pw = int_pair(op, "padding", padding, 0)
     return (ph, ph, pw, pw)
 
 
@@ -214,8 +233,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         raise TypeError(
             f"conv2d: input ({x.dtype}), weight ({W.dtype}) and bias must share one dtype."
         )
-    stride = _pair("conv2d", "stride", stride, 1)
-    dilation = _pair("conv2d", "dilation", dilation, 1)
+    stride = int_pair("conv2d", "stride", stride, 1)
+    dilation = int_pair("conv2d", "dilation", dilation, 1)
     pads = _padding("conv2d", padding, stride, dilation, (KH, KW))
     sizes = ((H, pads[0] + pads[1], KH), (Wd, pads[2] + pads[3], KW))
     out = [(n + p - d * (k - 1) - 1) // s + 1 for (n, p, k), s, d in zip(sizes, stride, dilation)]
@@ -226,4 +245,5 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
             f"(H + 2P - D(K-1) - 1) // S + 1 is {tuple(out)}. Pad the input or use a smaller "
             "kernel, stride or dilation."
         )
-    return Conv2d(stride, pads, dilation, int(groups))(x, W, bias)
+    keep_cols = is_grad_enabled() and W.requires_grad
+    return Conv2d(stride, pads, dilation, int(groups), keep_cols)(x, W, bias)
