@@ -144,6 +144,30 @@ def test_max_pool2d_tie_goes_to_the_first_maximum_like_torch():
     np.testing.assert_array_equal(x.grad.data, expected)
 
 
+def test_max_pool2d_ties_in_tiled_windows_like_torch():
+    # stride == kernel: the fast path that writes each pixel's gradient once
+    data = np.zeros((2, 3, 4, 6))
+    data[0, 1, 0, 1] = data[0, 1, 1, 0] = 1.0  # a tie between two offsets of one window
+    x = zg.tensor(data, requires_grad=True)
+    g = np.arange(2 * 3 * 2 * 3, dtype=float).reshape(2, 3, 2, 3)
+    (max_pool2d(x, 2) * zg.tensor(g)).sum().backward()
+    t = torch.tensor(data, requires_grad=True)
+    (TF.max_pool2d(t, 2) * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
+def test_max_pool2d_nan_propagates_and_takes_the_gradient():
+    data = np.array([[[[1.0, np.nan, 0.0, 3.0], [2.0, 0.0, 1.0, 0.0]]]])
+    x = zg.tensor(data, requires_grad=True)
+    y = max_pool2d(x, 2)
+    t = torch.tensor(data, requires_grad=True)
+    yt = TF.max_pool2d(t, 2)
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())  # [[nan, 3]]
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
 @pytest.mark.parametrize(
     "fn",
     [

@@ -1,34 +1,46 @@
 """2-D pooling: ``max_pool2d``, ``avg_pool2d`` and ``adaptive_avg_pool2d`` over (N, C, H, W).
 
-Forward takes a window view of the padded input (``sliding_window_view`` in the array module's
-``lib.stride_tricks``, no copy); backward adds the upstream gradient back one kernel offset (p, q)
-at a time: offset (p, q) of every window lands on a strided grid of the padded input, so the loop
-runs KH*KW times, never over pixels or the batch.
+Both directions work one kernel offset (p, q) at a time: offset (p, q) of every window is a
+strided (N, C, OH, OW) view of the padded input, so forward reduces KH*KW views with ``maximum``
+or ``+`` and backward adds the gradient back into them. The loop runs KH*KW times, never over
+pixels or the batch, and nothing the size of all the windows is ever copied.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor
+from ._args import as_tensor, int_pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
 
-def _windows(xpad, kernel, stride):
-    """(N, C, H + 2PH, W + 2PW) -> (N, C, OH, OW, KH, KW), a strided view (no copy)."""
-    xp = array_module(xpad)
-    win = xp.lib.stride_tricks.sliding_window_view(xpad, kernel, axis=(2, 3))
-    return win[:, :, :: stride[0], :: stride[1]]
+def _pad(x, padding, value):
+    """x with PH rows above and below and PW columns left and right set to value (x if none)."""
+    (PH, PW) = padding
+    if PH == 0 and PW == 0:
+        return x
+    xp = array_module(x)
+    N, C, H, W = x.shape
+    xpad = xp.full((N, C, H + 2 * PH, W + 2 * PW), value, dtype=x.dtype)
+    xpad[:, :, PH : PH + H, PW : PW + W] = x
+    return xpad
 
 
-def _offset_slices(p, q, stride, OH, OW):
-    """Rows and columns of the padded input that kernel offset (p, q) of each window touches."""
-    (SH, SW) = stride
-    return slice(p, p + SH * (OH - 1) + 1, SH), slice(q, q + SW * (OW - 1) + 1, SW)
+def _offsets(kernel, stride, OH, OW):
+    """For each kernel offset (p, q): the rows and columns of the padded input it touches in every
+    window, as strided slices; ``xpad[:, :, rows, cols]`` is then an (N, C, OH, OW) view."""
+    (KH, KW), (SH, SW) = kernel, stride
+    for p in range(KH):
+        for q in range(KW):
+            yield slice(p, p + SH * (OH - 1) + 1, SH), slice(q, q + SW * (OW - 1) + 1, SW)
+
+
+def _out_size(x_shape, kernel, stride, padding):
+    (H, W), (KH, KW), (SH, SW), (PH, PW) = x_shape[2:], kernel, stride, padding
+    return (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
 
 
 class MaxPool2d(Function):
@@ -37,9 +49,11 @@ class MaxPool2d(Function):
         y[n, c, i, j] = max_{p, q} xpad[n, c, i*SH + p, j*SW + q]
         gxpad[n, c, i*SH + p*, j*SW + q*] += gy[n, c, i, j]   with (p*, q*) the window's arg-max
 
-    Ties go to the first maximum in row-major order inside the window, as PyTorch does; gx is
-    gxpad without the padding. Only the arg-max offsets (N, C, OH, OW) are kept for backward.
-    x: (N, C, H, W) -> y: (N, C, OH, OW), OH = (H + 2PH - KH) // SH + 1, OW likewise.
+    Forward is a running ``maximum`` over the KH*KW offset views (one pass each, no copy of the
+    windows). Backward finds the arg-max again, offset by offset: the first offset whose value
+    equals y takes the gradient, so ties go to the first maximum in row-major order inside the
+    window, as PyTorch does (a window holding NaN routes to its first NaN). gx is gxpad without
+    the padding. x: (N, C, H, W) -> y: (N, C, OH, OW), OH = (H + 2PH - KH) // SH + 1, OW likewise.
     """
 
     def __init__(self, kernel_size, stride, padding):
@@ -47,25 +61,42 @@ class MaxPool2d(Function):
 
     def forward(self, x):
         xp = array_module(x)
-        (KH, KW), (PH, PW) = self.kernel, self.padding
-        self.x_shape = x.shape
-        xpad = xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)), constant_values=-math.inf)
-        win = _windows(xpad, self.kernel, self.stride)
-        N, C, OH, OW = win.shape[:4]
-        flat = win.reshape(N, C, OH, OW, KH * KW)  # the one copy: windows laid out flat
-        self.idx = flat.argmax(axis=-1)  # first maximum wins ties, PyTorch's convention
-        return xp.take_along_axis(flat, self.idx[..., None], axis=-1)[..., 0]
+        OH, OW = _out_size(x.shape, self.kernel, self.stride, self.padding)
+        xpad = _pad(x, self.padding, -math.inf)
+        y = None
+        for rows, cols in _offsets(self.kernel, self.stride, OH, OW):
+            if y is None:
+                y = xpad[:, :, rows, cols].copy()
+            else:
+                xp.maximum(y, xpad[:, :, rows, cols], out=y)  # NaN propagates, as in PyTorch
+        self.save_for_backward(x, y)
+        return y
 
     def backward(self, gy):
         xp = array_module(gy)
-        N, C, H, W = self.x_shape
-        (KH, KW), (PH, PW) = self.kernel, self.padding
-        OH, OW = gy.shape[2:]
-        gxpad = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=gy.dtype)
-        for p in range(KH):
-            for q in range(KW):
-                rows, cols = _offset_slices(p, q, self.stride, OH, OW)
-                gxpad[:, :, rows, cols] += gy * (self.idx == p * KW + q)
+        x, y = self.saved
+        (PH, PW), (KH, KW), (SH, SW) = self.padding, self.kernel, self.stride
+        xpad = _pad(x, self.padding, -math.inf)
+        OH, OW = y.shape[2:]
+        # windows that tile the padded input exactly: each pixel is written once, no zeroing
+        tiled = (SH, SW) == (KH, KW) and xpad.shape[2:] == (OH * KH, OW * KW)
+        gxpad = (xp.empty if tiled else xp.zeros)(xpad.shape, dtype=gy.dtype)
+        free = xp.ones(y.shape, dtype=bool)  # windows whose arg-max is not found yet
+        for rows, cols in _offsets(self.kernel, self.stride, OH, OW):
+            hit = xpad[:, :, rows, cols] == y
+            hit &= free
+            free &= ~hit
+            if tiled:
+                xp.multiply(gy, hit, out=gxpad[:, :, rows, cols])
+            else:  # windows overlap (gradients add up) or leave gaps (which stay zero)
+                gxpad[:, :, rows, cols] += gy * hit
+        if free.any():  # a window holding NaN equals no offset (NaN != NaN): its first NaN
+            for rows, cols in _offsets(self.kernel, self.stride, OH, OW):
+                hit = xp.isnan(xpad[:, :, rows, cols])
+                hit &= free
+                free &= ~hit
+                gxpad[:, :, rows, cols] += gy * hit
+        H, W = x.shape[2:]
         return gxpad[:, :, PH : PH + H, PW : PW + W]
 
 
@@ -76,7 +107,8 @@ class AvgPool2d(Function):
         gxpad[n, c, i*SH + p, j*SW + q] += gy[n, c, i, j] / d[i, j]   for every (p, q)
 
     d = KH*KW with ``count_include_pad`` (the padded zeros count), else the number of real
-    (unpadded) pixels in window (i, j). gx is gxpad without the padding.
+    (unpadded) pixels in window (i, j). Both directions run over the KH*KW offset views.
+    gx is gxpad without the padding.
     x: (N, C, H, W) -> y: (N, C, OH, OW), OH = (H + 2PH - KH) // SH + 1, OW likewise.
     """
 
@@ -89,29 +121,30 @@ class AvgPool2d(Function):
         (KH, KW), (PH, PW) = self.kernel, self.padding
         if self.count_include_pad or (PH == 0 and PW == 0):
             return KH * KW  # a Python int keeps float32 float32
-        ones = xp.pad(xp.ones((H, W), dtype=dtype), ((PH, PH), (PW, PW)))
-        win = xp.lib.stride_tricks.sliding_window_view(ones, self.kernel)
-        return win[:: self.stride[0], :: self.stride[1]].sum(axis=(-2, -1))  # (OH, OW)
+        OH, OW = _out_size((1, 1, H, W), self.kernel, self.stride, self.padding)
+        ones = _pad(xp.ones((1, 1, H, W), dtype=dtype), self.padding, 0)[0, 0]
+        return sum(ones[rows, cols] for rows, cols in _offsets(self.kernel, self.stride, OH, OW))
 
     def forward(self, x):
         xp = array_module(x)
-        (PH, PW) = self.padding
         N, C, H, W = self.x_shape = x.shape
-        xpad = xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
+        OH, OW = _out_size(x.shape, self.kernel, self.stride, self.padding)
+        xpad = _pad(x, self.padding, 0)
+        y = xp.zeros((N, C, OH, OW), dtype=x.dtype)
+        for rows, cols in _offsets(self.kernel, self.stride, OH, OW):
+            y += xpad[:, :, rows, cols]
         self.d = self._divisor(xp, H, W, x.dtype)
-        return _windows(xpad, self.kernel, self.stride).sum(axis=(-2, -1)) / self.d
+        y /= self.d
+        return y
 
     def backward(self, gy):
         xp = array_module(gy)
         N, C, H, W = self.x_shape
-        (KH, KW), (PH, PW) = self.kernel, self.padding
-        OH, OW = gy.shape[2:]
+        (PH, PW) = self.padding
         g = gy / self.d  # the share of each pixel in its window
         gxpad = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=gy.dtype)
-        for p in range(KH):
-            for q in range(KW):
-                rows, cols = _offset_slices(p, q, self.stride, OH, OW)
-                gxpad[:, :, rows, cols] += g
+        for rows, cols in _offsets(self.kernel, self.stride, *gy.shape[2:]):
+            gxpad[:, :, rows, cols] += g
         return gxpad[:, :, PH : PH + H, PW : PW + W]
 
 
@@ -134,19 +167,6 @@ class AdaptiveAvgPool2d(AvgPool2d):
         return super().forward(x)
 
 
-def _pair(op: str, name: str, value, minimum: int) -> tuple:
-    """An int or a pair of ints as a pair, each >= minimum (PyTorch's ``_pair``)."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    ok = len(pair) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
-    )
-    if not ok:
-        raise ValueError(
-            f"{op}: {name} must be an int or a pair of ints, each >= {minimum}, got {value!r}."
-        )
-    return tuple(int(v) for v in pair)
-
-
 def _check_input(op: str, x: Tensor) -> None:
     if x.ndim != 4:
         hint = " Add the batch dimension with x.unsqueeze(0)." if x.ndim == 3 else ""
@@ -158,9 +178,9 @@ def _check_input(op: str, x: Tensor) -> None:
 def _pool_args(op: str, x: Tensor, kernel_size, stride, padding) -> tuple:
     """Validated (kernel, stride, padding) pairs for a 4-D input with an output of size >= 1."""
     _check_input(op, x)
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else _pair(op, "stride", stride, 1)
-    pad = _pair(op, "padding", padding, 0)
+    kernel = int_pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else int_pair(op, "stride", stride, 1)
+    pad = int_pair(op, "padding", padding, 0)
     if any(2 * p > k for p, k in zip(pad, kernel)):
         raise ValueError(
             f"{op}: padding={pad} must be at most half of kernel_size={kernel} (PyTorch's rule, "
@@ -286,7 +306,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     sizes = output_size
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         sizes = tuple(n if s is None else s for s, n in zip(output_size, (H, W)))  # None: keep
-    out = _pair("adaptive_avg_pool2d", "output_size", sizes, 1)
+    out = int_pair("adaptive_avg_pool2d", "output_size", sizes, 1)
     if H % out[0] or W % out[1]:
         raise NotImplementedError(
             f"adaptive_avg_pool2d: input of size (H, W) = ({H}, {W}) with output_size={out} "
