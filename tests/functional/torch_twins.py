@@ -120,8 +120,15 @@ TWINS = {
     ),
     "max_pool2d": lambda x: TF.max_pool2d(x, 2),
     "avg_pool2d": lambda x: TF.avg_pool2d(x, 3, 2, 1),
+    "max_pool2d_overlap_pad": lambda x: TF.max_pool2d(x, (3, 2), stride=(2, 1), padding=1),
+    "avg_pool2d_pad_exclude": lambda x: TF.avg_pool2d(
+        x, 3, stride=2, padding=1, count_include_pad=False
+    ),
     "adaptive_avg_pool2d": lambda x: TF.adaptive_avg_pool2d(x, 1),
 }
 
 # Cases with no deterministic PyTorch twin, and the test that checks them instead.
-CHECKED_ELSEWHERE = {"dropout": "tests/functional/test_layers.py (mask, scale and gradient)"}
+CHECKED_ELSEWHERE = {
+    "dropout": "tests/functional/test_layers.py (mask, scale and gradient)",
+    "dropout2d": "tests/functional/test_layers.py (whole-channel mask, scale and gradient)",
+}

@@ -127,6 +127,19 @@ def test_dropout_module_follows_train_and_eval():
         nn.Dropout(-0.1)
 
 
+def test_dropout2d_module_follows_train_and_eval_and_matches_torch_repr():
+    zg.manual_seed(0)
+    d = nn.Dropout2d(0.5)
+    x = zg.ones(8, 16, 3, 3)
+    y = d(x).data
+    assert (y == 0).any() and (y.reshape(8, 16, 9) == y.reshape(8, 16, 9)[:, :, :1]).all()
+    d.eval()
+    assert d(x) is x
+    assert repr(d) == repr(torch.nn.Dropout2d(0.5))
+    with pytest.raises(ValueError, match=r"Dropout2d: p must be a probability"):
+        nn.Dropout2d(2)
+
+
 LOSSES = [
     (nn.MSELoss(), torch.nn.MSELoss(), "float"),
     (nn.MSELoss(reduction="sum"), torch.nn.MSELoss(reduction="sum"), "float"),

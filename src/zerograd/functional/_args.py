@@ -1,4 +1,5 @@
-"""Argument handling shared by every op: ``dim``/``axis`` aliases, reductions, dims in range."""
+"""Argument handling shared by every op: ``dim``/``axis`` aliases, reductions, dims in range,
+ints-or-pairs of sizes."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ def as_tensor(x) -> Tensor:
 
 def shape_of(x) -> tuple:
     return x.shape if hasattr(x, "shape") else ()
+
+
+def int_pair(who: str, name: str, value, minimum: int) -> tuple:
+    """An int or a pair of ints as a pair, each >= minimum (PyTorch's ``_pair``).
+
+    ``who`` names the op, layer or transform in the error message.
+    """
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(pair) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
+    )
+    if not ok:
+        raise ValueError(
+            f"{who}: {name} must be an int or a pair of ints, each >= {minimum}, got {value!r}."
+        )
+    return tuple(int(v) for v in pair)

@@ -1,4 +1,4 @@
-"""The ops behind layers: ``linear`` (fused matmul + bias), ``dropout`` and ``one_hot``."""
+"""The ops behind layers: ``linear`` (matmul + bias), ``dropout``, ``dropout2d``, ``one_hot``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from ..autograd import Function, Tensor
 from ..backend import array_module, generator
 from ._args import as_tensor
 
-__all__ = ["linear", "dropout", "one_hot"]
+__all__ = ["linear", "dropout", "dropout2d", "one_hot"]
 
 
 class Linear(Function):
@@ -34,13 +34,18 @@ class Linear(Function):
 
 
 class Dropout(Function):
-    """Inverted dropout: y = x * m / (1 - p) with m ~ Bernoulli(1 - p),   gx = gy * m / (1 - p)"""
+    """Inverted dropout: y = x * m / (1 - p) with m ~ Bernoulli(1 - p),   gx = gy * m / (1 - p)
 
-    def __init__(self, p):
-        self.p = p
+    The mask has ``mask_shape`` (default: x's shape) and broadcasts over x: ``dropout2d`` draws
+    one mask value per (sample, channel), shape (N, C, 1, 1), so whole feature maps drop together.
+    """
+
+    def __init__(self, p, mask_shape=None):
+        self.p, self.mask_shape = p, mask_shape
 
     def forward(self, x):
-        keep = generator().random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else "float64")
+        shape = x.shape if self.mask_shape is None else self.mask_shape
+        keep = generator().random(shape, dtype=x.dtype if x.dtype.kind == "f" else "float64")
         self.mask = (keep >= self.p) * x.dtype.type(1 / (1 - self.p))
         return x * self.mask
 
@@ -91,6 +96,36 @@ def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
     if p == 1.0:
         return x * 0.0
     return Dropout(float(p))(x)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels: each (sample, channel) map of an (N, C, H, W) input is dropped with
+    probability ``p`` and the kept ones scaled by 1/(1-p) (``torch.nn.functional.dropout2d``).
+
+    Neighbouring pixels of a feature map are strongly correlated, so element-wise dropout barely
+    regularises a conv layer; dropping the whole map does. A (C, H, W) input is one sample.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> dropout2d(zerograd.ones(2, 3), training=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout2d: input must be (N, C, H, W) or (C, H, W) feature maps, got shape (2, 3)...
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must be a probability in [0, 1], got {p}.")
+    x = as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"dropout2d: input must be (N, C, H, W) or (C, H, W) feature maps, got shape "
+            f"{x.shape}; for other shapes use dropout."
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return Dropout(float(p), x.shape[:-2] + (1, 1))(x)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

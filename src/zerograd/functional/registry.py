@@ -283,6 +283,7 @@ CASES = [
     OpCase("linear_no_bias", L.linear, (N((5, 4)), N((3, 4)))),
     OpCase("linear_3d", L.linear, (N((2, 5, 4)), N((3, 4)), N((3,)))),
     OpCase("dropout", lambda x: L.dropout(x, 0.3), (N((4, 5)),)),
+    OpCase("dropout2d", lambda x: L.dropout2d(x, 0.3), (N((3, 4, 2, 2)),)),
     # --- normalisation --------------------------------------------------------------------
     OpCase(
         "batch_norm_train",
@@ -319,5 +320,15 @@ CASES = [
     # --- pooling --------------------------------------------------------------------------
     OpCase("max_pool2d", lambda x: Po.max_pool2d(x, 2), (N((2, 3, 6, 6)),)),
     OpCase("avg_pool2d", lambda x: Po.avg_pool2d(x, 3, 2, 1), (N((2, 3, 7, 6)),)),
+    OpCase(
+        "max_pool2d_overlap_pad",
+        lambda x: Po.max_pool2d(x, (3, 2), stride=(2, 1), padding=1),
+        (N((2, 2, 7, 6)),),
+    ),
+    OpCase(
+        "avg_pool2d_pad_exclude",
+        lambda x: Po.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+        (N((2, 2, 7, 6)),),
+    ),
     OpCase("adaptive_avg_pool2d", lambda x: Po.adaptive_avg_pool2d(x, 1), (N((2, 3, 4, 4)),)),
 ]

@@ -15,7 +15,7 @@ from .activation import (
 )
 from .container import ModuleList, Sequential
 from .conv import Conv2d
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
@@ -33,6 +33,7 @@ __all__ = [
     "Identity",
     "Flatten",
     "Dropout",
+    "Dropout2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",

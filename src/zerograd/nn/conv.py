@@ -7,24 +7,13 @@ import numbers
 
 from ..autograd import Tensor
 from ..creation import empty
+from ..functional._args import int_pair
 from ..functional.conv import conv2d
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv2d"]
-
-
-def _pair(name: str, value, minimum: int) -> tuple:
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    ok = len(pair) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
-    )
-    if not ok:
-        raise ValueError(
-            f"Conv2d: {name} must be an int or a pair of ints, each >= {minimum}, got {value!r}."
-        )
-    return tuple(int(v) for v in pair)
 
 
 class Conv2d(Module):
@@ -70,9 +59,9 @@ class Conv2d(Module):
         for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
             if n % groups:
                 raise ValueError(f"Conv2d: {name}={n} must be divisible by groups={groups}.")
-        self.kernel_size = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.dilation = _pair("dilation", dilation, 1)
+        self.kernel_size = int_pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = int_pair("Conv2d", "stride", stride, 1)
+        self.dilation = int_pair("Conv2d", "dilation", dilation, 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(
@@ -86,7 +75,7 @@ class Conv2d(Module):
                 )
             self.padding = padding
         else:
-            self.padding = _pair("padding", padding, 0)
+            self.padding = int_pair("Conv2d", "padding", padding, 0)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         KH, KW = self.kernel_size
         self.weight = Parameter(empty(out_channels, in_channels // groups, KH, KW, dtype=dtype))
