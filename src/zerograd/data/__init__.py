@@ -2,16 +2,19 @@
 
 Mirrors ``torch.utils.data`` (``Dataset``, ``TensorDataset``, ``Subset``, ``random_split``,
 ``DataLoader``, ``default_collate``) and ``torchvision.datasets`` (``datasets.MNIST``,
-``datasets.FashionMNIST``).
+``datasets.FashionMNIST``); ``transforms`` holds batch augmentations
+(``RandomCrop``, ``RandomShift``, ``RandomRotation``, ``RandomHorizontalFlip``, ``Normalize``)
+that the ``DataLoader`` applies per batch.
 """
 
-from . import datasets
+from . import datasets, transforms
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, SampleBatch, Subset, TensorDataset, random_split
 from .idx import IDXError, read_idx, write_idx
 
 __all__ = [
     "datasets",
+    "transforms",
     "Dataset",
     "TensorDataset",
     "Subset",

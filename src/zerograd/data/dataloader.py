@@ -114,6 +114,13 @@ class DataLoader:
         Where the shuffling order comes from. By default the library's generator
         (``zerograd.backend.generator()``), looked up when each pass starts, so
         ``zerograd.manual_seed(n)`` before iterating repeats the order.
+    transform : callable, optional
+        Applied to the first element (the inputs) of every collated batch — per batch, so
+        augmentation costs one vectorised call per batch; PyTorch applies transforms per sample
+        in the dataset instead. It receives the batch's array (``Tensor.data``, e.g. (N, C, H, W)
+        images) and returns an array of the same dtype, such as a ``zerograd.data.transforms``
+        object; the targets and any other elements pass through untouched. A batch that is a
+        single Tensor is transformed as a whole.
 
     Examples
     --------
@@ -136,6 +143,7 @@ class DataLoader:
         drop_last: bool = False,
         collate_fn=None,
         generator: numpy.random.Generator | None = None,
+        transform=None,
     ):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(
@@ -155,6 +163,10 @@ class DataLoader:
             raise TypeError(
                 f"DataLoader: collate_fn must be callable or None, got {type(collate_fn).__name__}."
             )
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"DataLoader: transform must be callable or None, got {type(transform).__name__}."
+            )
         if generator is not None and not isinstance(generator, numpy.random.Generator):
             raise TypeError(
                 f"DataLoader: generator must be a numpy.random.Generator (e.g. "
@@ -166,6 +178,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.collate_fn = default_collate if collate_fn is None else collate_fn
         self.generator = generator
+        self.transform = transform
 
     def __len__(self) -> int:
         """The number of batches in one pass."""
@@ -184,17 +197,38 @@ class DataLoader:
 
     def _batches(self, order, stop: int):
         getitems = getattr(self.dataset, "__getitems__", None)
-        dataset, collate = self.dataset, self.collate_fn
+        dataset, collate, transform = self.dataset, self.collate_fn, self.transform
         for start in range(0, stop, self.batch_size):
             indices = order[start : start + self.batch_size]
             if getitems is not None:
                 samples = getitems(indices)
             else:
                 samples = [dataset[int(i)] for i in indices]
-            yield collate(samples)
+            batch = collate(samples)
+            yield batch if transform is None else self._transform_inputs(batch)
+
+    def _transform_inputs(self, batch):
+        """The batch with ``transform`` applied to its first element (or to it, if a Tensor)."""
+        if isinstance(batch, Tensor):
+            return Tensor(self.transform(batch.data))
+        if not isinstance(batch, (tuple, list)) or len(batch) == 0:
+            raise TypeError(
+                f"DataLoader: transform needs a batch that is a Tensor or a non-empty tuple/list "
+                f"whose first element is the inputs; collate_fn returned "
+                f"{type(batch).__name__}. Apply the transform in a collate_fn instead."
+            )
+        x = batch[0]
+        x = Tensor(self.transform(x.data)) if isinstance(x, Tensor) else self.transform(x)
+        items = [x, *batch[1:]]
+        if isinstance(batch, list):
+            return items
+        if hasattr(batch, "_fields"):  # namedtuple
+            return type(batch)(*items)
+        return tuple(items)
 
     def __repr__(self) -> str:
         return (
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
-            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}"
+            + (f", transform={self.transform!r})" if self.transform is not None else ")")
         )
