@@ -1,5 +1,39 @@
-"""zerograd.models: the zoo (the course's networks), built from zerograd.nn."""
+"""zerograd.models: the zoo (the course's networks), built from zerograd.nn.
 
+``create(name, **config)`` builds a model by the name ``zerograd train --model`` uses;
+``ZOO`` maps each name to its class, default config and a line describing it.
+"""
+
+from .cnn import DeepConvNet, LeNet5, SimpleConvNet
 from .mlp import MLP
 
-__all__ = ["MLP"]
+ZOO = {  # name -> (class, default config, description)
+    "mlp": (MLP, {"hidden": [256]}, "784-256-10 ReLU MLP (the default)"),
+    "mlp-small": (MLP, {"hidden": [100]}, "784-100-10 ReLU MLP (the course's)"),
+    "mlp-deep": (MLP, {"hidden": [100, 100, 100, 100]}, "784-100-100-100-100-10 ReLU MLP"),
+    "simple-cnn": (SimpleConvNet, {}, "the course's SimpleConvNet: conv 30x5x5-pool-100-10"),
+    "lenet5": (LeNet5, {}, "LeNet-5 with ReLU and max pooling"),
+    "deep-cnn": (DeepConvNet, {}, "the course's DeepConvNet: six 3x3 convs, 50-unit head"),
+    "deep-cnn-bn": (DeepConvNet, {"batch_norm": True}, "DeepConvNet with batch norm"),
+}
+
+
+def create(name: str, **config):
+    """The zoo's model ``name`` with its default config, updated by ``config``.
+
+    Examples
+    --------
+    >>> create("mlp-small")[1]
+    Linear(in_features=784, out_features=100, bias=True)
+    >>> create("resnet")
+    Traceback (most recent call last):
+    ...
+    ValueError: models.create: unknown model 'resnet'; choose one of mlp, mlp-small, ...
+    """
+    if name not in ZOO:
+        raise ValueError(f"models.create: unknown model {name!r}; choose one of {', '.join(ZOO)}.")
+    cls, defaults, _ = ZOO[name]
+    return cls(**{**defaults, **config})
+
+
+__all__ = ["MLP", "SimpleConvNet", "LeNet5", "DeepConvNet", "ZOO", "create"]
