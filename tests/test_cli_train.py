@@ -152,6 +152,51 @@ def test_predict_errors(no_data):
         main(["predict", str(fake), "--run", str(out)])
 
 
+def test_train_a_cnn_with_augmentation_and_evaluate_the_run(no_data, capsys):
+    out = no_data / "cnn"
+    assert train(out, "--model", "simple-cnn", "--augment", "shift,rotate", "--lr", "0.05") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "simple-cnn" and config["augment"] == "shift,rotate"
+    assert config["model_config"]["filters"] == 30
+    assert json.loads((out / "results.json").read_text())["test_accuracy"] > 0.8
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(out), "--sample"]) == 0
+    assert "simple-cnn on the embedded MNIST sample" in capsys.readouterr().out
+
+
+def test_weight_decay_and_dropout_reach_the_model_and_optimizer(no_data):
+    out = no_data / "mlp"
+    assert train(out, "--model", "mlp-small", "--dropout", "0.3", "--weight-decay", "1e-4") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_config"]["dropout"] == 0.3 and config["weight_decay"] == 1e-4
+
+
+def test_train_argument_errors(no_data):
+    with pytest.raises(SystemExit, match=r"--augment shift,blur: unknown 'blur'; use .* shift"):
+        train(no_data / "r", "--augment", "shift,blur")
+    with pytest.raises(SystemExit, match="simple-cnn has no dropout layer"):
+        train(no_data / "r", "--model", "simple-cnn", "--dropout", "0.2")
+    with pytest.raises(SystemExit, match="--epochs must be at least 1, got 0"):
+        train(no_data / "r", "--epochs", "0")
+
+
+def test_evaluate_and_predict_the_shipped_weights(no_data, capsys):
+    from zerograd.data.datasets import MNIST
+
+    assert main(["evaluate", "--pretrained", "simple-cnn-mnist", "--sample"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("pretrained simple-cnn-mnist: simple-cnn on the embedded MNIST sample")
+    accuracy = float(text.split("accuracy ")[1].split("%")[0])
+    assert accuracy > 97.0
+    test = MNIST(train=False, sample=True)
+    npy = no_data / "digit.npy"
+    np.save(npy, test.data[0])
+    assert main(["predict", str(npy), "--pretrained", "simple-cnn-mnist"]) == 0
+    assert capsys.readouterr().out.startswith(f"{npy}: {int(test.targets[0])} (")
+    with pytest.raises(SystemExit, match="give --run DIR .* or --pretrained NAME"):
+        main(["evaluate"])
+
+
 @pytest.mark.parametrize("cmd", ["train", "evaluate", "predict"])
 def test_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:

@@ -7,6 +7,7 @@ A run folder (``--out``) holds ``config.json`` (what was trained, how), ``model.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
@@ -24,12 +25,11 @@ OPTIMIZERS = {  # name -> (class name, default lr, extra options)
     "adam": ("Adam", 0.001, {}),
     "adamw": ("AdamW", 0.001, {}),
 }
-MODELS = {
-    "mlp": "784-256-10 ReLU MLP (the default)",
-    "mlp-small": "784-100-10 ReLU MLP (the course's)",
-    "mlp-deep": "784-100-100-100-100-10 ReLU MLP",
+AUGMENTATIONS = {  # name -> (what it does, transform class name, arguments)
+    "shift": ("random shift by up to 2 pixels", "RandomShift", (2,)),
+    "rotate": ("random rotation by up to 10 degrees", "RandomRotation", (10,)),
+    "flip": ("random horizontal flip (Fashion-MNIST, not digits)", "RandomHorizontalFlip", ()),
 }
-_HIDDEN = {"mlp": [256], "mlp-small": [100], "mlp-deep": [100, 100, 100, 100]}
 
 
 def _say(*args):
@@ -37,15 +37,35 @@ def _say(*args):
 
 
 def _build_model(config: dict):
-    from .models import MLP
+    """The run's model from its config.json (``model`` and ``model_config``)."""
+    from . import models
 
-    return MLP(
-        784,
-        config["hidden"],
-        10,
-        activation=config.get("activation", "relu"),
-        dropout=config.get("dropout", 0.0),
-    )
+    if config["model"] not in models.ZOO:
+        raise SystemExit(
+            f"zerograd: config.json names model {config['model']!r}, which this version does not "
+            f"have ({', '.join(models.ZOO)})."
+        )
+    if "model_config" not in config:  # a run folder from before model_config was written
+        return models.MLP(784, config["hidden"], 10, dropout=config.get("dropout", 0.0))
+    return models.ZOO[config["model"]][0](**config["model_config"])
+
+
+def _augmentation(names: str):
+    """``--augment shift,rotate`` as one transform (None for none)."""
+    from .data import transforms
+
+    if not names or names == "none":
+        return None
+    steps = []
+    for name in names.split(","):
+        if name not in AUGMENTATIONS:
+            raise SystemExit(
+                f"zerograd train: --augment {names}: unknown {name!r}; use a comma-separated "
+                f"list of {', '.join(AUGMENTATIONS)} (or none)."
+            )
+        _, cls, args = AUGMENTATIONS[name]
+        steps.append(getattr(transforms, cls)(*args))
+    return transforms.Compose(steps)
 
 
 def _datasets(dataset: str, data_dir, sample: bool, download: bool):
@@ -56,7 +76,7 @@ def _datasets(dataset: str, data_dir, sample: bool, download: bool):
     if not sample:
         found = datasets.find_mnist_files(dataset, root=data_dir)
         if found is not None or download:
-            kw = dict(root=data_dir, download=download, flatten=True)
+            kw = dict(root=data_dir, download=download)
             train, test = cls(train=True, **kw), cls(train=False, **kw)
             where = os.path.dirname(train.files["train-images-idx3-ubyte"])
             return train, test, f"{dataset} from {where} ({len(train)} train / {len(test)} test)"
@@ -74,41 +94,55 @@ def _datasets(dataset: str, data_dir, sample: bool, download: bool):
             "ZEROGRAD_DATA to a folder holding mnist/ with the four original IDX files, pass "
             "--data-dir, or add --download when online."
         )
-    train = cls(train=True, sample=True, flatten=True)
-    test = cls(train=False, sample=True, flatten=True)
+    train = cls(train=True, sample=True)
+    test = cls(train=False, sample=True)
     return train, test, f"the embedded MNIST sample ({len(train)} train / {len(test)} test)"
 
 
 def _train(args) -> int:
     import zerograd as zg
 
-    from . import nn, optim
+    from . import models, nn, optim
     from .data import DataLoader
     from .io import atomic_write, load_checkpoint, save
     from .train import LRSchedulerCallback, ModelCheckpoint, evaluate, fit
 
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) < 1:
+            raise SystemExit(
+                f"zerograd train: --{flag.replace('_', '-')} must be at least 1, "
+                f"got {getattr(args, flag)}."
+            )
     out = args.out or os.path.join("runs", f"{args.dataset}-{args.model}")
     os.makedirs(out, exist_ok=True)
     opt_class, default_lr, opt_options = OPTIMIZERS[args.optimizer]
     lr = args.lr if args.lr is not None else default_lr
+    model_config = {}
+    if args.dropout is not None:
+        if "dropout" not in inspect.signature(models.ZOO[args.model][0]).parameters:
+            raise SystemExit(f"zerograd train: --dropout: {args.model} has no dropout layer.")
+        model_config["dropout"] = args.dropout
+    augment = _augmentation(args.augment)
     config = {
         "dataset": args.dataset,
         "model": args.model,
-        "hidden": _HIDDEN[args.model],
-        "activation": "relu",
-        "dropout": args.dropout,
         "optimizer": args.optimizer,
         "lr": lr,
         "batch_size": args.batch_size,
         "epochs": args.epochs,
         "seed": args.seed,
         "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+        "augment": args.augment,
     }
     train_set, test_set, source = _datasets(args.dataset, args.data_dir, args.sample, args.download)
     config["data"] = source
 
     zg.manual_seed(args.seed)
-    model = _build_model(config)
+    model = models.create(args.model, **model_config)
+    config["model_config"] = model.config
+    if args.weight_decay:
+        opt_options = {**opt_options, "weight_decay": args.weight_decay}
     optimizer = getattr(optim, opt_class)(model.parameters(), lr=lr, **opt_options)
     callbacks = [ModelCheckpoint(out, monitor="val_accuracy")]
     scheduler = None
@@ -131,11 +165,13 @@ def _train(args) -> int:
 
     with atomic_write(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, transform=augment)
     test_loader = DataLoader(test_set, batch_size=1000)
     _say(
         f"Training {args.model} on {source} for {args.epochs} epochs: {args.optimizer} "
-        f"lr={lr}, batch {args.batch_size}, seed {args.seed}; writing to {out}/"
+        f"lr={lr}, batch {args.batch_size}, seed {args.seed}"
+        + (f", augment {args.augment}" if augment else "")
+        + f"; writing to {out}/"
     )
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
@@ -185,6 +221,21 @@ def _train(args) -> int:
     return 0
 
 
+def _load_model(args):
+    """(model in eval mode, config, its name for messages) from --run DIR or --pretrained NAME."""
+    if args.pretrained:
+        from .models import pretrained, pretrained_info
+
+        info = pretrained_info(args.pretrained)
+        return pretrained(args.pretrained), info, f"pretrained {args.pretrained}"
+    if not args.run:
+        raise SystemExit(
+            f"zerograd {args.command}: give --run DIR (a folder made by zerograd train) or "
+            "--pretrained NAME (weights shipped with zerograd)."
+        )
+    return (*_load_run(args.run), args.run)
+
+
 def _load_run(run: str):
     from .io import load
 
@@ -209,7 +260,7 @@ def _evaluate(args) -> int:
     from .data import DataLoader
     from .train import confusion_matrix, evaluate, per_class_accuracy, predict
 
-    model, config = _load_run(args.run)
+    model, config, name = _load_model(args)
     dataset = args.dataset or config["dataset"]
     _, test_set, source = _datasets(dataset, args.data_dir, args.sample, False)
     result = evaluate(
@@ -218,7 +269,7 @@ def _evaluate(args) -> int:
         nn.CrossEntropyLoss(),
         metrics=("accuracy", "top5"),
     )
-    _say(f"{args.run}: {config['model']} on {source}")
+    _say(f"{name}: {config['model']} on {source}")
     _say(
         f"accuracy {result['accuracy'] * 100:.2f}%  top-5 {result['top5'] * 100:.2f}%  "
         f"loss {result['loss']:.4f}"
@@ -260,14 +311,14 @@ def _load_image(path: str) -> np.ndarray:
         )
     if img.mean() > 0.5:  # dark digit on a light background: MNIST is light on dark
         img = 1.0 - img
-    return img.reshape(784)
+    return img.reshape(1, 28, 28)
 
 
 def _predict(args) -> int:
     from .functional import softmax
     from .train import predict
 
-    model, _ = _load_run(args.run)
+    model, _, _ = _load_model(args)
     images = np.stack([_load_image(p) for p in args.images])
     probs = softmax(predict(model, images), dim=1).data
     for path, p in zip(args.images, probs):
@@ -277,20 +328,35 @@ def _predict(args) -> int:
     return 0
 
 
+def _add_model_source(parser) -> None:
+    from .models import PRETRAINED
+
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--run", metavar="DIR", help="a folder made by zerograd train")
+    source.add_argument(
+        "--pretrained",
+        choices=list(PRETRAINED),
+        help="weights shipped with zerograd: "
+        + "; ".join(f"{k}: {v}" for k, v in PRETRAINED.items()),
+    )
+
+
 def add_commands(sub) -> None:
+    from .models import ZOO
+
     t = sub.add_parser(
         "train",
         help="train a model on MNIST or Fashion-MNIST (the main job)",
-        description="Train an MLP on MNIST (default) or Fashion-MNIST with a progress bar, print "
+        description="Train an MLP or a CNN on MNIST (default) or Fashion-MNIST with a progress bar, print "
         "the test accuracy and write weights, checkpoints and curves to --out. Without the data "
         "files it falls back to a small MNIST sample shipped with the package and says so.",
     )
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     t.add_argument(
         "--model",
-        choices=sorted(MODELS),
+        choices=list(ZOO),
         default="mlp",
-        help="; ".join(f"{k}: {v}" for k, v in MODELS.items()),
+        help="; ".join(f"{k}: {v[2]}" for k, v in ZOO.items()),
     )
     t.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
     t.add_argument("--batch-size", type=int, default=100, help="default 100")
@@ -313,7 +379,23 @@ def add_commands(sub) -> None:
         default="cosine",
         help="learning-rate schedule over the epochs (default cosine)",
     )
-    t.add_argument("--dropout", type=float, default=0.0, help="dropout after hidden layers")
+    t.add_argument(
+        "--dropout",
+        type=float,
+        help="dropout probability of the hidden layers (default: the model's, 0 for the MLPs, "
+        "0.5 for the deep CNNs)",
+    )
+    t.add_argument(
+        "--weight-decay", type=float, default=0.0, help="the optimizer's weight_decay (default 0)"
+    )
+    t.add_argument(
+        "--augment",
+        default="none",
+        metavar="LIST",
+        help="comma-separated batch augmentations: "
+        + "; ".join(f"{k}: {v[0]}" for k, v in AUGMENTATIONS.items())
+        + " (default none)",
+    )
     t.add_argument("--seed", type=int, default=0, help="seed for init, shuffling, dropout")
     t.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-MODEL)")
     t.add_argument(
@@ -340,7 +422,7 @@ def add_commands(sub) -> None:
         help="test accuracy, per class, and the confusion matrix",
         description="Evaluate a trained run on its data set's test split.",
     )
-    e.add_argument("--run", metavar="DIR", required=True, help="a folder made by zerograd train")
+    _add_model_source(e)
     e.add_argument(
         "--dataset",
         choices=["mnist", "fashion-mnist"],
@@ -358,5 +440,5 @@ def add_commands(sub) -> None:
         "dark-on-light drawings are inverted to MNIST's light-on-dark.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--run", metavar="DIR", required=True, help="a folder made by zerograd train")
+    _add_model_source(p)
     p.set_defaults(func=_predict)

@@ -1,0 +1,69 @@
+"""Trained weights shipped with zerograd: ``pretrained(name)`` gives a model ready to use.
+
+Each file in ``zerograd/models/weights/`` is a safetensors file of a ``state_dict`` whose metadata
+says which zoo model it belongs to (``model``, ``model_config``), the data set, the test accuracy
+measured on the full test split and the command that trained it (docs/models.md lists them;
+docs/results.md has the logs). ``tools/ship_weights.py RUN NAME`` makes one from a run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..io import load, load_metadata
+from . import ZOO
+
+__all__ = ["PRETRAINED", "WEIGHTS_DIR", "pretrained", "pretrained_info"]
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+PRETRAINED = {  # name -> what it is
+    "simple-cnn-mnist": "SimpleConvNet trained on MNIST",
+    "deep-cnn-mnist": "DeepConvNet trained on MNIST with random shifts",
+    "deep-cnn-bn-fashion": "DeepConvNet with batch norm trained on Fashion-MNIST",
+}
+
+
+def _path(name: str) -> Path:
+    if name not in PRETRAINED:
+        raise ValueError(
+            f"pretrained: no weights named {name!r}; the package ships {', '.join(PRETRAINED)}."
+        )
+    path = WEIGHTS_DIR / f"{name}.safetensors"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"pretrained: {path} is missing from this installation; reinstall zerograd "
+            "(pip install .) or train the model with zerograd train."
+        )
+    return path
+
+
+def pretrained_info(name: str) -> dict:
+    """The metadata of shipped weights ``name``: model, model_config, dataset, test_accuracy,
+    command.
+
+    Examples
+    --------
+    >>> info = pretrained_info("simple-cnn-mnist")
+    >>> info["model"], info["dataset"], float(info["test_accuracy"]) > 0.988
+    ('simple-cnn', 'mnist', True)
+    """
+    meta = load_metadata(_path(name))
+    meta["model_config"] = json.loads(meta["model_config"])
+    return meta
+
+
+def pretrained(name: str):
+    """The zoo model of shipped weights ``name``, with those weights, in eval mode.
+
+    Examples
+    --------
+    >>> model = pretrained("simple-cnn-mnist")
+    >>> type(model).__name__, model.training
+    ('SimpleConvNet', False)
+    """
+    info = pretrained_info(name)
+    model = ZOO[info["model"]][0](**info["model_config"])
+    model.load_state_dict(load(_path(name)))
+    return model.eval()
