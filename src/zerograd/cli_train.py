@@ -347,9 +347,10 @@ def add_commands(sub) -> None:
     t = sub.add_parser(
         "train",
         help="train a model on MNIST or Fashion-MNIST (the main job)",
-        description="Train an MLP or a CNN on MNIST (default) or Fashion-MNIST with a progress bar, print "
-        "the test accuracy and write weights, checkpoints and curves to --out. Without the data "
-        "files it falls back to a small MNIST sample shipped with the package and says so.",
+        description="Train an MLP or a CNN on MNIST (default) or Fashion-MNIST with a progress "
+        "bar, print the test accuracy and write weights, checkpoints and curves to --out. "
+        "Without the data files it falls back to a small MNIST sample shipped with the "
+        "package and says so.",
     )
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     t.add_argument(
