@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -117,20 +116,7 @@ def memory_child(side: str) -> None:
         zerograd_epoch(ds)
     else:
         torch_epoch(*torch_setup(ds))
-    print(json.dumps({"side": side, "peak_rss_mb": peak_rss_mb()}))
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size. VmHWM belongs to the address space, which exec
-    replaces; ru_maxrss would keep the forking parent's peak, so it is only the fallback."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"side": side, "peak_rss_mb": harness.peak_rss_mb()}))
 
 
 def peak_memory(side: str) -> float:

@@ -6,6 +6,7 @@ Import this module before NumPy or PyTorch: ``pin_threads`` must set the thread 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import time
 
@@ -68,3 +69,16 @@ def alternate(sides: dict, rounds: int, probe=gemm_probe) -> dict:
             times[n].append(sides[n]())
     times["_probes"] = probes
     return times
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB. VmHWM belongs to the address space, which exec
+    replaces; ru_maxrss would keep the forking parent's peak, so it is only the fallback."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
