@@ -46,16 +46,21 @@ class BatchNorm(Function):
             mu = x.mean(axis=self.axes, keepdims=True)
             xc = x - mu
             # two passes, the mean removed before squaring: E[x^2] - E[x]^2 would cancel badly
-            var = (xc * xc).mean(axis=self.axes, keepdims=True)
+            var = xp.square(xc).mean(axis=self.axes, keepdims=True)
             self.mean, self.var = mu.reshape(C), var.reshape(C)
         else:
             xc = x - self.running_mean.reshape(self.pshape)
             var = self.running_var.reshape(self.pshape)
         self.inv_std = 1 / xp.sqrt(var + self.eps)
-        xhat = xc * self.inv_std
+        xhat = xc
+        xhat *= self.inv_std  # xc is fresh: normalise it in place
         self.save_for_backward(xhat, weight)
-        y = xhat if weight is None else xhat * weight.reshape(self.pshape)
-        return y if bias is None else y + bias.reshape(self.pshape)
+        if weight is None and bias is None:
+            return xhat.copy()  # xhat is saved for backward: the output must not share it
+        y = xhat * weight.reshape(self.pshape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(self.pshape)
+        return y
 
     def backward(self, gy):
         xhat, weight = self.saved
@@ -67,7 +72,11 @@ class BatchNorm(Function):
             scale = self.inv_std if weight is None else weight.reshape(self.pshape) * self.inv_std
             if self.training:
                 m = gy.size // gy.shape[1]
-                gx = (scale / m) * (m * gy - gbeta - xhat * ggamma)
+                # gx = (scale / m) * (m * gy - gbeta - xhat * ggamma), with one temporary
+                gx = xhat * (ggamma / -m)
+                gx += gy
+                gx -= gbeta / m
+                gx *= scale
             else:
                 gx = scale * gy
         gw = ggamma.reshape(-1) if need_w else None
