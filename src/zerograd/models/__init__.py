@@ -38,6 +38,6 @@ def create(name: str, **config):
 
 __all__ = ["MLP", "SimpleConvNet", "LeNet5", "DeepConvNet", "ZOO", "create"]
 
-from .pretrained import PRETRAINED, pretrained, pretrained_info  # noqa: E402  (needs ZOO)
+from .hub import PRETRAINED, pretrained, pretrained_info  # noqa: E402  (needs ZOO)
 
 __all__ += ["PRETRAINED", "pretrained", "pretrained_info"]

@@ -1,27 +1,32 @@
-"""Trained weights shipped with zerograd: ``pretrained(name)`` gives a model ready to use.
+"""The model hub: trained weights shipped with zerograd; ``pretrained(name)`` gives a model ready
+to use.
 
-Each file in ``zerograd/models/weights/`` is a safetensors file of a ``state_dict`` whose metadata
-says which zoo model it belongs to (``model``, ``model_config``), the data set, the test accuracy
+Each file in ``zerograd/models/weights/`` is a safetensors file of a ``state_dict``; its SHA-256
+is recorded in ``SHA256`` and checked before the weights are used. Its metadata says which zoo
+model it belongs to (``model``, ``model_config``), the data set, the test accuracy
 measured on the full test split and the command that trained it (docs/models.md lists them;
 docs/results.md has the logs). ``tools/ship_weights.py RUN NAME`` makes one from a run folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from ..io import load, load_metadata
 from . import ZOO
 
-__all__ = ["PRETRAINED", "WEIGHTS_DIR", "pretrained", "pretrained_info"]
+__all__ = ["PRETRAINED", "SHA256", "WEIGHTS_DIR", "pretrained", "pretrained_info"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 PRETRAINED = {  # name -> what it is
     "simple-cnn-mnist": "SimpleConvNet trained on MNIST",
-    "deep-cnn-mnist": "DeepConvNet trained on MNIST with random shifts",
-    "deep-cnn-bn-fashion": "DeepConvNet with batch norm trained on Fashion-MNIST",
+}
+
+SHA256 = {  # name -> the SHA-256 of its file, checked before the weights are used
+    "simple-cnn-mnist": "b295e14d390bab5b790bb35215840a35c464d87b8f6698e84f89fd307f3183ae",
 }
 
 
@@ -35,6 +40,18 @@ def _path(name: str) -> Path:
         raise FileNotFoundError(
             f"pretrained: {path} is missing from this installation; reinstall zerograd "
             "(pip install .) or train the model with zerograd train."
+        )
+    return path
+
+
+def _verified(name: str) -> Path:
+    """The weights' path after checking the file's SHA-256 against the one recorded here."""
+    path = _path(name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SHA256[name]:
+        raise ValueError(
+            f"pretrained: {path} has SHA-256 {digest}, not the {SHA256[name]} shipped: the file "
+            "is damaged or was replaced. Reinstall zerograd (pip install --force-reinstall .)."
         )
     return path
 
@@ -65,5 +82,5 @@ def pretrained(name: str):
     """
     info = pretrained_info(name)
     model = ZOO[info["model"]][0](**info["model_config"])
-    model.load_state_dict(load(_path(name)))
+    model.load_state_dict(load(_verified(name)))
     return model.eval()
