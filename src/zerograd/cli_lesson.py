@@ -61,7 +61,7 @@ def _run(args) -> int:
 def add_command(sub) -> None:
     p = sub.add_parser(
         "lesson",
-        help="list or run the course's lessons (perceptron ... optimizers)",
+        help="list or run the course's lessons (perceptron ... CNNs)",
         description="zerograd lesson list: the lessons in course order. zerograd lesson NAME "
         "[ARGS ...]: run one (NAME like 01_perceptron, perceptron or 1); ARGS go to the lesson, "
         "e.g. --quick for a short run, --out DIR for its pictures, --help for its own options.",
