@@ -5,6 +5,8 @@ import inspect
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import zerograd as zg
 import zerograd.functional as F
@@ -75,6 +77,46 @@ def test_against_torch_several_shapes(dtype, shape, training):
 
     compare_with_torch(torch, ours, theirs, [x, w, b], dtype)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)
+    np.testing.assert_allclose(rm.data, trm.numpy(), **tol)
+    np.testing.assert_allclose(rv.data, trv.numpy(), **tol)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=2, max_size=4).map(tuple),
+    training=st.booleans(),
+    affine=st.sampled_from(["both", "weight", "bias", "none"]),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_batch_norm_hypothesis(shape, training, affine, dtype):
+    if training and np.prod(shape) // shape[1] < 2:
+        shape = (2,) + shape[1:]  # training needs more than one value per channel
+    C = shape[1]
+    rng = np.random.default_rng(sum(shape))
+    x = zg.tensor(_data(shape, dtype, seed=len(shape)), requires_grad=True)
+    w = zg.tensor(rng.uniform(0.5, 2, C).astype(dtype), requires_grad=True)
+    b = zg.tensor(rng.standard_normal(C).astype(dtype), requires_grad=True)
+    w = w if affine in ("both", "weight") else None
+    b = b if affine in ("both", "bias") else None
+    rm = zg.tensor(rng.standard_normal(C).astype(dtype))
+    rv = zg.tensor(rng.uniform(0.5, 2, C).astype(dtype))
+    trm, trv = torch.from_numpy(rm.data.copy()), torch.from_numpy(rv.data.copy())
+    inputs = [t for t in (x, w, b) if t is not None]
+
+    def split(wb):  # the given weight and bias back in their places, None where absent
+        it = iter(wb)
+        return (next(it) if w is not None else None), (next(it) if b is not None else None)
+
+    def ours(x, *wb):
+        return F.batch_norm(x, rm, rv, *split(wb), training=training, momentum=0.3)
+
+    def theirs(x, *wb):
+        return torch.nn.functional.batch_norm(
+            x, trm, trv, *split(wb), training=training, momentum=0.3
+        )
+
+    compare_with_torch(torch, ours, theirs, inputs, dtype)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(rm.data, trm.numpy(), **tol)
     np.testing.assert_allclose(rv.data, trv.numpy(), **tol)
 
