@@ -4,10 +4,11 @@ Mirrors ``torch.utils.data`` (``Dataset``, ``TensorDataset``, ``Subset``, ``rand
 ``DataLoader``, ``default_collate``) and ``torchvision.datasets`` (``datasets.MNIST``,
 ``datasets.FashionMNIST``); ``transforms`` holds batch augmentations
 (``RandomCrop``, ``RandomShift``, ``RandomRotation``, ``RandomHorizontalFlip``, ``Normalize``)
-that the ``DataLoader`` applies per batch.
+that the ``DataLoader`` applies per batch; ``text`` has the character vocabulary, tiny-shakespeare
+and the ``BPTTLoader`` of truncated backpropagation through time.
 """
 
-from . import datasets, transforms
+from . import datasets, text, transforms
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, SampleBatch, Subset, TensorDataset, random_split
 from .idx import IDXError, read_idx, write_idx
@@ -15,6 +16,7 @@ from .idx import IDXError, read_idx, write_idx
 __all__ = [
     "datasets",
     "transforms",
+    "text",
     "Dataset",
     "TensorDataset",
     "Subset",

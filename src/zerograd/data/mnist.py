@@ -50,6 +50,8 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from .dataset import Dataset, SampleBatch, _as_index_array, _check_index
+from .files import cache_dir, search_folders
+from .files import sha256_file as _sha256
 from .idx import read_idx
 
 __all__ = [
@@ -126,12 +128,6 @@ _ALL_STEMS = (
 _verified: set = set()  # (resolved path, mtime_ns, size) of files whose hash matched
 
 
-def cache_dir() -> Path:
-    """The user cache folder: ``$XDG_CACHE_HOME/zerograd``, else ``~/.cache/zerograd``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "zerograd"
-
-
 def _dataset_name(name: str) -> str:
     key = str(name).lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist"}.get(key, key)
@@ -147,20 +143,7 @@ def _stems(train: bool) -> tuple:
 
 def _places(name: str, root) -> list:
     """Every folder searched, in order, as (folder, where it came from)."""
-    bases = []
-    if root is not None:
-        bases.append((Path(root).expanduser(), "root"))
-    for entry in os.environ.get("ZEROGRAD_DATA", "").split(os.pathsep):
-        if entry:
-            bases.append((Path(entry).expanduser(), "ZEROGRAD_DATA"))
-    bases.append((cache_dir(), "cache"))
-    places, seen = [], set()
-    for base, origin in bases:
-        for folder in (base / name, base, base / _TORCHVISION_FOLDERS[name] / "raw"):
-            if folder not in seen:
-                seen.add(folder)
-                places.append((folder, origin))
-    return places
+    return search_folders(name, root, also=(Path(_TORCHVISION_FOLDERS[name]) / "raw",))
 
 
 def _file_in(folder: Path, stem: str) -> Path | None:
@@ -218,14 +201,6 @@ def find_mnist_files(name: str = "mnist", root=None, train: bool | None = None) 
 def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _verify(path: Path, name: str, stem: str, who: str) -> None:
