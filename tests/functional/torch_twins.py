@@ -3,6 +3,26 @@
 import torch
 import torch.nn.functional as TF
 
+
+def torch_layer(kind, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, **kwargs):
+    """One layer, one direction of torch.nn.RNN/LSTM/GRU (``kind``) run with the given weights
+    (``torch.func.functional_call``), as a flat tuple (output, h_n[, c_n]) of zerograd's layout:
+    states (N, H) without the layer axis; ``reverse`` runs it on the time-reversed sequence."""
+    module = getattr(torch.nn, kind)(
+        x.shape[2], w_hh.shape[1], bias=b_ih is not None, dtype=x.dtype, **kwargs
+    )
+    params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh}
+    if b_ih is not None:
+        params.update(bias_ih_l0=b_ih, bias_hh_l0=b_hh)
+    if isinstance(hx, tuple):
+        hx = tuple(s[None] for s in hx)
+    elif hx is not None:
+        hx = hx[None]
+    out, states = torch.func.functional_call(module, params, (x.flip(0) if reverse else x, hx))
+    states = states if isinstance(states, tuple) else (states,)
+    return ((out.flip(0) if reverse else out),) + tuple(s[0] for s in states)
+
+
 TWINS = {
     "add": torch.add,
     "add_scalar": lambda x: x + 2.5,
@@ -125,6 +145,15 @@ TWINS = {
         x, 3, stride=2, padding=1, count_include_pad=False
     ),
     "adaptive_avg_pool2d": lambda x: TF.adaptive_avg_pool2d(x, 1),
+    "rnn_layer_tanh": lambda x, h, *w: torch_layer("RNN", x, h, *w),
+    "rnn_layer_relu_reverse_no_bias": lambda x, h, *w: torch_layer(
+        "RNN", x, h, *w, reverse=True, nonlinearity="relu"
+    ),
+    "lstm_layer": lambda x, h, c, *w: torch_layer("LSTM", x, (h, c), *w),
+    "lstm_layer_reverse_zero_state": lambda x, *w: torch_layer("LSTM", x, None, *w, reverse=True),
+    "gru_layer": lambda x, h, *w: torch_layer("GRU", x, h, *w),
+    "gru_layer_reverse_no_bias": lambda x, h, *w: torch_layer("GRU", x, h, *w, reverse=True),
+    "embedding": TF.embedding,
 }
 
 # Cases with no deterministic PyTorch twin, and the test that checks them instead.

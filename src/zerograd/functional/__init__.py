@@ -20,9 +20,13 @@ from .norm import *  # noqa: F401,F403
 from .norm import __all__ as _nm
 from .pooling import *  # noqa: F401,F403
 from .pooling import __all__ as _pl
+from .recurrent import *  # noqa: F401,F403
+from .recurrent import __all__ as _rc
 from .reduce import *  # noqa: F401,F403
 from .reduce import __all__ as _rd
 from .shape import *  # noqa: F401,F403
 from .shape import __all__ as _sh
+from .sparse import *  # noqa: F401,F403
+from .sparse import __all__ as _sp
 
-__all__ = _act + _ar + _cv + _pl + _ly + _ls + _nm + _rd + _sh
+__all__ = _act + _ar + _cv + _pl + _ly + _ls + _nm + _rc + _rd + _sh + _sp

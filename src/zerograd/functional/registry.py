@@ -22,8 +22,10 @@ from . import layers as L
 from . import losses as Lo
 from . import norm as No
 from . import pooling as Po
+from . import recurrent as Rc
 from . import reduce as R
 from . import shape as S
+from . import sparse as Sp
 
 __all__ = ["OpCase", "CASES", "case_inputs", "N", "P", "Away", "U", "Const", "Stat"]
 
@@ -132,6 +134,18 @@ def _probs(shape):
 
 def _mask(shape):
     return Const(lambda rng: rng.random(shape) > 0.5)
+
+
+def _flat(result):
+    """A recurrent layer's (output, h_n) or (output, (h_n, c_n)) as one flat tuple of tensors."""
+    output, states = result
+    return (output,) + (tuple(states) if isinstance(states, tuple) else (states,))
+
+
+# one recurrent layer: x (L=3, N=2, H_in=4), hidden size 3, G gate blocks in the weights
+def _rnn_inputs(G, states=1, bias=True):
+    weights = (N((G * 3, 4)), N((G * 3, 3))) + ((N((G * 3,)), N((G * 3,))) if bias else ())
+    return (N((3, 2, 4)),) + (N((2, 3)),) * states + weights
 
 
 CASES = [
@@ -331,4 +345,31 @@ CASES = [
         (N((2, 2, 7, 6)),),
     ),
     OpCase("adaptive_avg_pool2d", lambda x: Po.adaptive_avg_pool2d(x, 1), (N((2, 3, 4, 4)),)),
+    # --- recurrent ------------------------------------------------------------------------
+    OpCase("rnn_layer_tanh", lambda x, h, *w: _flat(Rc.rnn_layer(x, h, *w)), _rnn_inputs(1)),
+    OpCase(
+        "rnn_layer_relu_reverse_no_bias",
+        lambda x, h, *w: _flat(Rc.rnn_layer(x, h, *w, nonlinearity="relu", reverse=True)),
+        _rnn_inputs(1, bias=False),
+    ),
+    OpCase(
+        "lstm_layer",
+        lambda x, h, c, *w: _flat(Rc.lstm_layer(x, (h, c), *w)),
+        _rnn_inputs(4, states=2),
+    ),
+    OpCase(
+        "lstm_layer_reverse_zero_state",
+        lambda x, *w: _flat(Rc.lstm_layer(x, None, *w, reverse=True)),
+        _rnn_inputs(4, states=0),
+    ),
+    OpCase("gru_layer", lambda x, h, *w: _flat(Rc.gru_layer(x, h, *w)), _rnn_inputs(3)),
+    OpCase(
+        "gru_layer_reverse_no_bias",
+        lambda x, h, *w: _flat(Rc.gru_layer(x, h, *w, reverse=True)),
+        _rnn_inputs(3, bias=False),
+    ),
+    # --- lookup tables --------------------------------------------------------------------
+    # (padding_idx is no case: its row's zero gradient is by design, not the derivative;
+    # tests/nn/test_sparse.py checks it against PyTorch)
+    OpCase("embedding", Sp.embedding, (_labels(2, 5, (2, 4)), N((5, 3)))),
 ]

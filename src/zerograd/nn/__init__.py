@@ -1,6 +1,6 @@
 """zerograd.nn: Module, Parameter, layers, losses and init, with PyTorch's names."""
 
-from . import init
+from . import init, utils
 from .activation import (
     ELU,
     GELU,
@@ -22,9 +22,12 @@ from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .sparse import Embedding
 
 __all__ = [
     "init",
+    "utils",
     "Module",
     "Parameter",
     "Sequential",
@@ -40,6 +43,13 @@ __all__ = [
     "MaxPool2d",
     "AvgPool2d",
     "AdaptiveAvgPool2d",
+    "Embedding",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
     "Step",
     "Sigmoid",
     "Tanh",
