@@ -183,3 +183,59 @@ def test_history_plot_writes_a_png(tmp_path):
     h.plot(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert h["val_accuracy"][0] != h["val_accuracy"][0]  # nan where not measured
+
+
+class Accumulator(nn.Module):
+    """A stateful toy: state h <- tanh(h + x W) per chunk; logs how each chunk's state arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(zg.tensor([[0.5, -0.5]]))
+        self.head = nn.Linear(2, 3)
+        self.arrived = []
+
+    def forward(self, x, state):
+        self.arrived.append(None if state is None else (state.requires_grad, state.data.copy()))
+        h = zg.zeros(len(x), 2) if state is None else state
+        for k in range(x.shape[1]):
+            h = (h + x[:, k : k + 1] @ self.W).tanh()
+        return self.head(h), h
+
+
+def test_stateful_fit_carries_the_state_and_cuts_the_graph_between_chunks():
+    rng = np.random.default_rng(0)
+    chunks = [
+        (
+            zg.tensor(rng.standard_normal((4, 5)).astype(np.float32)),
+            zg.tensor(rng.integers(0, 3, 4)),
+        )
+        for _ in range(3)
+    ]
+    model = Accumulator()
+    history = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        chunks,
+        epochs=2,
+        metrics=(),
+        progress=False,
+        stateful=True,
+        clip_grad_norm=0.01,
+    )
+    assert len(history) == 2
+    # per epoch: None first (a fresh state), then the previous chunk's state, detached
+    assert model.arrived[0] is None and model.arrived[3] is None
+    for k in (1, 2, 4, 5):
+        requires_grad, value = model.arrived[k]
+        assert not requires_grad and np.abs(value).sum() > 0
+    val = evaluate(model, chunks, nn.CrossEntropyLoss(), metrics=(), stateful=True)
+    assert np.isfinite(val["loss"]) and model.arrived[7] is not None
+
+
+def test_stateful_fit_needs_a_model_that_returns_its_state():
+    x, y = blobs(20)
+    model = nn.Linear(2, 3)
+    with pytest.raises(TypeError, match=r"must take model\(x, state\) .*does not take a state"):
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+            batches(x, y), progress=False, stateful=True)  # fmt: skip

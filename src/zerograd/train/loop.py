@@ -8,11 +8,12 @@ import time
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..nn.utils import clip_grad_norm_
 from .callbacks import NaNGuard, ProgressBar
 from .history import History
 from .metrics import make_metric
 
-__all__ = ["fit", "evaluate", "predict", "Trainer"]
+__all__ = ["fit", "evaluate", "predict", "Trainer", "detach_state"]
 
 
 class Trainer:
@@ -35,6 +36,36 @@ def _split(batch):
     )
 
 
+def detach_state(state):
+    """A recurrent state (a Tensor, a tuple of them such as LSTM's (h, c), or None) cut from the
+    graph: truncated backpropagation through time stops here."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    return state.detach()
+
+
+def _forward(model, x, stateful: bool, state):
+    """(output, next state): ``model(x)``, or ``model(x, state)`` for a stateful model."""
+    if not stateful:
+        return model(x), None
+    need = (
+        f"fit(stateful=True): the model must take model(x, state) and return (output, state), "
+        f"as an RNN language model does; {type(model).__name__}"
+    )
+    try:
+        result = model(x, state)
+    except TypeError as e:
+        if "positional argument" in str(e):  # forward(x) called with a state
+            raise TypeError(f"{need} does not take a state ({e}).") from None
+        raise
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f"{need} returned {type(result).__name__}.")
+    out, state = result
+    return out, detach_state(state)
+
+
 def _call(hook, callbacks, *args):
     for cb in callbacks:
         getattr(cb, hook)(*args)
@@ -52,6 +83,8 @@ def fit(
     progress: bool = True,
     start_epoch: int = 0,
     history: History | None = None,
+    stateful: bool = False,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the ``History``.
 
@@ -67,6 +100,12 @@ def fit(
         ``LRSchedulerCallback`` ...). A ``NaNGuard`` is always added; a ``ProgressBar`` too when
         ``progress`` is true and none is given.
     start_epoch, history : continue a run (``--resume``): epochs ``start_epoch + 1 .. epochs``.
+    stateful : truncated backpropagation through time. The model is called as
+        ``model(x, state) -> (output, state)``; the state starts as None each epoch, is carried
+        from batch to batch (a ``data.text.BPTTLoader`` keeps each row one stream of text) and
+        detached after each forward pass, so gradients flow back through one chunk only.
+    clip_grad_norm : rescale the gradients so their global 2-norm is at most this before each
+        step (``nn.utils.clip_grad_norm_``), the usual guard against exploding RNN gradients.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}.")
@@ -92,11 +131,11 @@ def fit(
             m.reset()
         _call("on_epoch_begin", callbacks, trainer, epoch)
         start = time.perf_counter()
-        total_loss, seen = 0.0, 0
+        total_loss, seen, state = 0.0, 0, None
         for i, batch in enumerate(train_loader):
             trainer.batch = i
             x, y = _split(batch)
-            out = model(x)
+            out, state = _forward(model, x, stateful, state)
             loss = loss_fn(out, y)
             value = loss.item()
             _call("on_loss", callbacks, trainer, value)
@@ -104,6 +143,8 @@ def fit(
                 break
             optimizer.zero_grad()
             loss.backward()
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
             n = len(x)
             total_loss += value * n
@@ -120,7 +161,7 @@ def fit(
         logs = {"epoch": epoch, "loss": total_loss / max(seen, 1)}
         logs.update({m.name: m.compute() for m in train_metrics})
         if val_loader is not None:
-            val = evaluate(model, val_loader, loss_fn, metrics)
+            val = evaluate(model, val_loader, loss_fn, metrics, stateful=stateful)
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = optimizer.param_groups[0]["lr"]
         logs["seconds"] = seconds
@@ -136,20 +177,23 @@ def fit(
     return history
 
 
-def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
-    """Loss (if ``loss_fn``) and metrics over ``loader`` in eval mode without a graph."""
+def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool = False) -> dict:
+    """Loss (if ``loss_fn``) and metrics over ``loader`` in eval mode without a graph; with
+    ``stateful`` the model's state is carried from batch to batch as in ``fit``. Each batch's loss
+    weighs by its number of targets, so a mean-reduced loss comes out as the mean over every
+    target (a short last chunk of text counts for what it holds)."""
     was_training = model.training
     model.eval()
     ms = [make_metric(m) for m in metrics]
     for m in ms:
         m.reset()
-    total, seen = 0.0, 0
+    total, seen, state = 0.0, 0, None
     try:
         with no_grad():
             for batch in loader:
                 x, y = _split(batch)
-                out = model(x)
-                n = len(x)
+                out, state = _forward(model, x, stateful, state)
+                n = y.numel() if isinstance(y, Tensor) else np.size(y)
                 if loss_fn is not None:
                     total += loss_fn(out, y).item() * n
                 seen += n
