@@ -9,7 +9,7 @@ from .callbacks import (
     ProgressBar,
 )
 from .history import History
-from .loop import Trainer, evaluate, fit, predict
+from .loop import Trainer, detach_state, evaluate, fit, predict
 from .metrics import (
     Accuracy,
     Metric,
@@ -25,6 +25,7 @@ __all__ = [
     "evaluate",
     "predict",
     "Trainer",
+    "detach_state",
     "History",
     "Callback",
     "ProgressBar",
