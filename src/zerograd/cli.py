@@ -10,6 +10,7 @@ import sys
 import time
 
 from .cli_lesson import add_command as add_lesson_command
+from .cli_text import add_command as add_generate_command
 from .cli_train import add_commands
 
 __all__ = ["main"]
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
     g.set_defaults(func=_gradcheck)
     add_commands(sub)
+    add_generate_command(sub)
     add_lesson_command(sub)
     return parser
 

@@ -342,7 +342,7 @@ def _add_model_source(parser) -> None:
 
 
 def add_commands(sub) -> None:
-    from .models import ZOO
+    from .models import IMAGE_MODELS, ZOO
 
     t = sub.add_parser(
         "train",
@@ -355,9 +355,9 @@ def add_commands(sub) -> None:
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     t.add_argument(
         "--model",
-        choices=list(ZOO),
+        choices=IMAGE_MODELS,
         default="mlp",
-        help="; ".join(f"{k}: {v[2]}" for k, v in ZOO.items()),
+        help="; ".join(f"{k}: {ZOO[k][2]}" for k in IMAGE_MODELS),
     )
     t.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
     t.add_argument("--batch-size", type=int, default=100, help="default 100")

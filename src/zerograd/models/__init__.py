@@ -1,11 +1,13 @@
 """zerograd.models: the zoo (the course's networks), built from zerograd.nn.
 
 ``create(name, **config)`` builds a model by the name ``zerograd train --model`` uses;
-``ZOO`` maps each name to its class, default config and a line describing it.
+``ZOO`` maps each name to its class, default config and a line describing it;
+``IMAGE_MODELS`` are the names that classify 28 x 28 images (what ``zerograd train`` trains).
 """
 
 from .cnn import DeepConvNet, LeNet5, SimpleConvNet
 from .mlp import MLP
+from .recurrent import CharLSTM, RowLSTM, generate, load_language_model, save_language_model
 
 ZOO = {  # name -> (class, default config, description)
     "mlp": (MLP, {"hidden": [256]}, "784-256-10 ReLU MLP (the default)"),
@@ -15,7 +17,10 @@ ZOO = {  # name -> (class, default config, description)
     "lenet5": (LeNet5, {}, "LeNet-5 with ReLU and max pooling"),
     "deep-cnn": (DeepConvNet, {}, "the course's DeepConvNet: six 3x3 convs, 50-unit head"),
     "deep-cnn-bn": (DeepConvNet, {"batch_norm": True}, "DeepConvNet with batch norm"),
+    "row-lstm": (RowLSTM, {}, "LSTM(128) reading the image's 28 rows as a sequence"),
+    "char-lstm": (CharLSTM, {"vocab_size": 65}, "character-level LSTM language model"),
 }
+IMAGE_MODELS = [name for name in ZOO if name != "char-lstm"]
 
 
 def create(name: str, **config):
@@ -36,7 +41,20 @@ def create(name: str, **config):
     return cls(**{**defaults, **config})
 
 
-__all__ = ["MLP", "SimpleConvNet", "LeNet5", "DeepConvNet", "ZOO", "create"]
+__all__ = [
+    "MLP",
+    "SimpleConvNet",
+    "LeNet5",
+    "DeepConvNet",
+    "RowLSTM",
+    "CharLSTM",
+    "generate",
+    "save_language_model",
+    "load_language_model",
+    "ZOO",
+    "IMAGE_MODELS",
+    "create",
+]
 
 from .hub import PRETRAINED, pretrained, pretrained_info  # noqa: E402  (needs ZOO)
 

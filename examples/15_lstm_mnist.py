@@ -1,0 +1,147 @@
+"""Lesson 15: an LSTM reads MNIST digits row by row.
+
+A 28 x 28 digit becomes a sequence of 28 steps of 28 pixels, top row first; the network sees one
+row per step and classifies the digit from its state after the last row, so whatever it needs from
+the top of the digit it must carry through 28 steps. (1) One step of ``nn.LSTM`` written out by
+hand from its weights, gates stacked i, f, g, o as in PyTorch:
+    i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)   f = sigmoid(...)   g = tanh(...)   o = sigmoid(...)
+    c' = f * c + i * g,   h' = o * tanh(c')
+equals the layer's output. (2) ``models.RowLSTM`` (LSTM with 128 units, then a linear layer on
+the last state) trained with Adam reaches >= 98% on the 10,000 test digits. (3) A plain tanh RNN
+of the same size, trained the same way, for comparison.
+
+Run it with ``python examples/15_lstm_mnist.py`` or ``zerograd lesson 15_lstm_mnist`` (the full
+MNIST from ``ZEROGRAD_DATA`` when present, else the 6,000-image sample); ``--quick`` trains four
+epochs on the sample, ``--out DIR`` for the picture, ``--seed N``, ``--epochs N`` (8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import zerograd as zg
+from zerograd import models, nn, optim
+from zerograd.data import DataLoader
+from zerograd.data.datasets import mnist_splits
+from zerograd.plot import pyplot
+from zerograd.train import fit
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def lstm_step_by_hand(lstm, x, h, c):
+    """One LSTM step from the layer's weights: the four gates from one stacked matrix product."""
+    W_ih, W_hh = lstm.weight_ih_l0.data, lstm.weight_hh_l0.data
+    b = lstm.bias_ih_l0.data + lstm.bias_hh_l0.data
+    z = x @ W_ih.T + h @ W_hh.T + b  # (N, 4H): i, f, g, o side by side
+    i, f, g, o = np.split(z, 4, axis=1)
+    c_next = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c_next), c_next
+
+
+def check_one_step(seed) -> float:
+    """Part 1: the hand-written step against nn.LSTM on one row of pixels (float64)."""
+    zg.manual_seed(seed)
+    lstm = nn.LSTM(28, 8, batch_first=True).double()
+    rng = np.random.default_rng(seed)
+    x, h, c = rng.random((3, 28)), rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
+    _, (h1, c1) = lstm(zg.tensor(x[:, None]), (zg.tensor(h[None]), zg.tensor(c[None])))
+    h_hand, c_hand = lstm_step_by_hand(lstm, x, h, c)
+    return max(float(np.abs(h1.data[0] - h_hand).max()), float(np.abs(c1.data[0] - c_hand).max()))
+
+
+class RowRNN(nn.Module):
+    """The same reader with a plain tanh RNN in place of the LSTM."""
+
+    def __init__(self, hidden_size=128):
+        super().__init__()
+        self.rnn = nn.RNN(28, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x.reshape(x.shape[0], 28, 28))
+        return self.head(out[:, -1])
+
+
+def train(model, train_loader, test_loader, epochs, label):
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    history = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        train_loader,
+        epochs=epochs,
+        val_loader=test_loader,
+        clip_grad_norm=1.0,
+        progress=False,
+    )
+    seconds = time.perf_counter() - start
+    for logs in history.epochs:
+        print(
+            f"  {label} epoch {logs['epoch']}: train loss {logs['loss']:.4f}, "
+            f"test accuracy {logs['val_accuracy'] * 100:.2f}%"
+        )
+    return history, seconds
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 epochs on the sample")
+    parser.add_argument("--out", default="runs/lessons/15_lstm_mnist", help="folder for the PNG")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and batches")
+    parser.add_argument("--epochs", type=int, default=None, help="LSTM epochs (8; quick 4)")
+    args = parser.parse_args(argv)
+    plt = pyplot()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    epochs = args.epochs or (4 if args.quick else 8)
+    result = {}
+
+    print("Part 1: one LSTM step by hand (gates i, f, g, o from one stacked product)")
+    diff = check_one_step(args.seed)
+    print(f"  largest difference from nn.LSTM's h' and c' (float64): {diff:.1e}")
+    result["step_difference"] = diff
+
+    train_set, test_set, what = mnist_splits(sample=True if args.quick else None)
+    print(f"\nPart 2: models.RowLSTM on {what}: each digit as 28 steps of 28 pixels")
+    print(f"  LSTM(28, 128) -> last state -> Linear(128, 10); Adam lr 1e-3, batch 100, {epochs}")
+    print("  epochs, gradients clipped to norm 1")
+    zg.manual_seed(args.seed)
+    loader = DataLoader(train_set, batch_size=100, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=1000)
+    lstm_history, seconds = train(models.RowLSTM(), loader, test_loader, epochs, "LSTM")
+    result["lstm_accuracy"] = lstm_history.last["val_accuracy"]
+    result["lstm_seconds"] = seconds
+    print(f"  test accuracy {result['lstm_accuracy'] * 100:.2f}% ({seconds:.0f} s of training)")
+
+    rnn_epochs = epochs if not args.quick else 1
+    print(f"\nPart 3: a plain tanh RNN(28, 128) read the same way, {rnn_epochs} epochs")
+    zg.manual_seed(args.seed)
+    rnn_history, seconds = train(RowRNN(), loader, test_loader, rnn_epochs, "RNN")
+    result["rnn_accuracy"] = rnn_history.last["val_accuracy"]
+    print(f"  test accuracy {result['rnn_accuracy'] * 100:.2f}% ({seconds:.0f} s of training)")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, h in (("LSTM(128)", lstm_history), ("tanh RNN(128)", rnn_history)):
+        ax.plot(h["epoch"], [a * 100 for a in h["val_accuracy"]], marker="o", label=label)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Reading digits row by row")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = out / "15_lstm_mnist.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    result["png"] = str(path)
+    print(f"\nWrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

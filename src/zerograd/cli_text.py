@@ -1,0 +1,52 @@
+"""``zerograd generate``: sample text from a character language model (lesson 16's weights)."""
+
+from __future__ import annotations
+
+__all__ = ["add_command"]
+
+
+def _generate(args) -> int:
+    import os
+
+    import zerograd as zg
+
+    from .models import generate, load_language_model
+
+    if not os.path.exists(args.weights):
+        raise SystemExit(
+            f"zerograd generate: {args.weights} not found; train a model with "
+            "`zerograd lesson 16_char_lm --out DIR` and pass DIR/char_lstm.safetensors."
+        )
+    try:
+        model, vocab, meta = load_language_model(args.weights)
+    except ValueError as e:
+        raise SystemExit(f"zerograd generate: {e}") from None
+    if args.seed is not None:
+        zg.manual_seed(args.seed)
+    try:
+        text = generate(model, vocab, args.prompt, args.length, args.temperature)
+    except ValueError as e:
+        raise SystemExit(f"zerograd generate: {e}") from None
+    print(text)
+    return 0
+
+
+def add_command(sub) -> None:
+    g = sub.add_parser(
+        "generate",
+        help="sample text from a character language model",
+        description="Read --prompt with a character-level LSTM (weights written by lesson 16, "
+        "zerograd lesson 16_char_lm) and continue it one sampled character at a time.",
+    )
+    g.add_argument("--weights", required=True, metavar="FILE", help="a char_lstm.safetensors")
+    g.add_argument("--prompt", default="ROMEO:", help="text to start from (default ROMEO:)")
+    g.add_argument("--length", type=int, default=300, help="characters to add (default 300)")
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="below 1: safer, more repetitive; above 1: wilder; 0: always the likeliest "
+        "(default 0.8)",
+    )
+    g.add_argument("--seed", type=int, help="seed for the sampling (default: unseeded run-to-run)")
+    g.set_defaults(func=_generate)
