@@ -31,7 +31,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402  (before NumPy: pins threads)
@@ -133,41 +132,6 @@ def step(model, opt, loss_fn, x, t):
     return float(loss.item())
 
 
-def per_step(fn, steps: int) -> float:
-    """Median seconds of one call over ``steps`` calls."""
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return harness.median(times)
-
-
-def compare(label: str, zg_fn, torch_fn, target: float) -> dict:
-    for _ in range(3):  # warm-up: allocator, BLAS buffers, caches
-        zg_fn()
-        torch_fn()
-    times = harness.alternate(
-        {
-            "zerograd": lambda: per_step(zg_fn, ARGS.steps),
-            "torch": lambda: per_step(torch_fn, ARGS.steps),
-        },
-        ARGS.rounds,
-    )
-    ratios = [z / p for z, p in zip(times["zerograd"], times["torch"])]
-    zmed, tmed = harness.median(times["zerograd"]), harness.median(times["torch"])
-    rmed = harness.median(ratios)
-    rounds = "  ".join(f"{r:.2f}" for r in ratios)
-    probes = "  ".join(f"{g:.0f}" for g in times["_probes"])
-    met = "met" if rmed <= target else "MISSED"
-    print(
-        f"  {label:<38} zerograd {zmed * 1e3:8.2f} ms  torch {tmed * 1e3:8.2f} ms  "
-        f"ratio {rmed:5.2f}x  (target <= {target}: {met})"
-    )
-    print(f"  {'':<38} rounds: {rounds}   GEMM probe GFLOP/s: {probes}")
-    return {"zerograd_s": zmed, "torch_s": tmed, "ratio": rmed, "ratios": ratios, "target": target}
-
-
 def bench_model(name: str, target: float, batch, batch1000) -> dict:
     """The training step of model ``name`` (and, for simple-cnn, inference) on both sides."""
     import torch
@@ -180,11 +144,13 @@ def bench_model(name: str, target: float, batch, batch1000) -> dict:
     model.train(), twin.train()
     print(f"  {name}: first-step loss zerograd {first[0]:.5f}, torch {first[1]:.5f}")
     results = {
-        f"{name} step": compare(
+        f"{name} step": harness.compare(
             f"{name} training step, batch 100",
             lambda: step(model, opt, loss_fn, xz, tz),
             lambda: step(twin, topt, tloss, xt, tt),
             target,
+            ARGS.rounds,
+            ARGS.steps,
         )
     }
     if name == "simple-cnn":
@@ -200,8 +166,8 @@ def bench_model(name: str, target: float, batch, batch1000) -> dict:
 
         diff = float(np.abs(zg_infer().numpy() - torch_infer().numpy()).max())
         print(f"  {name}: inference outputs agree to {diff:.1e}")
-        results[f"{name} inference"] = compare(
-            f"{name} inference, 1,000 images", zg_infer, torch_infer, 1.3
+        results[f"{name} inference"] = harness.compare(
+            f"{name} inference, 1,000 images", zg_infer, torch_infer, 1.3, ARGS.rounds, ARGS.steps
         )
     return results
 

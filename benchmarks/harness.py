@@ -82,3 +82,42 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def per_step(fn, steps: int) -> float:
+    """Median seconds of one call over ``steps`` calls."""
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def compare(label: str, zg_fn, torch_fn, target, rounds: int, steps: int) -> dict:
+    """Time two sides alternately (``alternate``), print and return medians and the ratio
+    (``target``: the ratio to meet, or None)."""
+    for _ in range(3):  # warm-up: allocator, BLAS buffers, caches
+        zg_fn()
+        torch_fn()
+    times = alternate(
+        {
+            "zerograd": lambda: per_step(zg_fn, steps),
+            "torch": lambda: per_step(torch_fn, steps),
+        },
+        rounds,
+    )
+    ratios = [z / p for z, p in zip(times["zerograd"], times["torch"])]
+    zmed, tmed = median(times["zerograd"]), median(times["torch"])
+    rmed = median(ratios)
+    per_round = "  ".join(f"{r:.2f}" for r in ratios)
+    probes = "  ".join(f"{g:.0f}" for g in times["_probes"])
+    verdict = "no target" if target is None else f"target <= {target}: "
+    if target is not None:
+        verdict += "met" if rmed <= target else "MISSED"
+    print(
+        f"  {label:<38} zerograd {zmed * 1e3:8.2f} ms  torch {tmed * 1e3:8.2f} ms  "
+        f"ratio {rmed:5.2f}x  ({verdict})"
+    )
+    print(f"  {'':<38} rounds: {per_round}   GEMM probe GFLOP/s: {probes}")
+    return {"zerograd_s": zmed, "torch_s": tmed, "ratio": rmed, "ratios": ratios, "target": target}
