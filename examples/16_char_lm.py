@@ -2,7 +2,7 @@
 
 tiny-shakespeare (1,115,394 characters, 65 distinct) is split 90% / 10% into training and
 validation text. ``models.CharLSTM`` (an embedding, a 2-layer LSTM and a linear layer to 65
-logits) learns to predict each next character. The text is cut into 128 parallel streams that
+logits) learns to predict each next character. The text is cut into 64 parallel streams that
 the model walks 100 characters at a time (``data.text.BPTTLoader``), carrying its LSTM state from
 chunk to chunk and cutting the gradient between chunks: truncated backpropagation through time
 (``fit(..., stateful=True)``). The loss is the cross-entropy in nats per character: a model that
@@ -16,7 +16,7 @@ The trained weights (with the vocabulary and config in their metadata) go to
 Run it with ``python examples/16_char_lm.py`` or ``zerograd lesson 16_char_lm`` (needs
 ``tinyshakespeare/input.txt`` under ``ZEROGRAD_DATA``); ``--quick`` trains a small model for one
 epoch on the first 200,000 characters, ``--out DIR``, ``--seed N``, ``--epochs N`` (10),
-``--hidden N`` (384).
+``--hidden N`` (384), ``--batch-size N`` (64 streams).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and sampling")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (10; quick 1)")
     parser.add_argument("--hidden", type=int, default=None, help="LSTM units (384; quick 64)")
+    parser.add_argument("--batch-size", type=int, default=64, help="parallel streams (64)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def main(argv=None) -> dict:
         ids = ids[:200_000]
     split = int(0.9 * len(ids))
     train_ids, val_ids = ids[:split], ids[split:]
-    batch, seq_len = (32, 50) if args.quick else (128, 100)
+    batch, seq_len = (32, 50) if args.quick else (args.batch_size, 100)
     train_loader = BPTTLoader(train_ids, batch, seq_len)
     val_loader = BPTTLoader(val_ids, 16, seq_len)
     print(f"tiny-shakespeare: {len(text):,} characters, a vocabulary of {len(vocab)}")
