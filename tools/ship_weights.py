@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 
+from zerograd.data.files import sha256_file
 from zerograd.io import load, save
 from zerograd.models import PRETRAINED
 
@@ -46,6 +47,7 @@ def main() -> None:
     }
     save(load(os.path.join(args.run, "model.safetensors")), dest, metadata=metadata)
     print(f"wrote {os.path.normpath(dest)}: {metadata}")
+    print(f'add to SHA256 in src/zerograd/models/hub.py: "{args.name}": "{sha256_file(dest)}",')
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_full_test_set_accuracy_is_the_recorded_one(name):
 
 
 def test_damaged_file_and_unknown_name_give_clear_errors(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match=r"no weights named 'vgg16'; the package ships simple"):
+    with pytest.raises(ValueError, match=r"no weights named .vgg16.; the package ships mlp-mnist"):
         models.pretrained("vgg16")
     broken = tmp_path / "weights"
     broken.mkdir()

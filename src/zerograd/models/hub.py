@@ -22,10 +22,12 @@ __all__ = ["PRETRAINED", "SHA256", "WEIGHTS_DIR", "pretrained", "pretrained_info
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 PRETRAINED = {  # name -> what it is
+    "mlp-mnist": "the zerograd train default, a 784-256-10 MLP, trained on MNIST",
     "simple-cnn-mnist": "SimpleConvNet trained on MNIST",
 }
 
 SHA256 = {  # name -> the SHA-256 of its file, checked before the weights are used
+    "mlp-mnist": "433a559ec2e82e98e835bee34c77442c9e981226469bcb28639dc0fa2c0c1b00",
     "simple-cnn-mnist": "b295e14d390bab5b790bb35215840a35c464d87b8f6698e84f89fd307f3183ae",
 }
 
