@@ -89,3 +89,16 @@ def test_sizes_that_do_not_fit_name_the_model_and_the_formula():
 def test_models_reject_flat_images_with_a_fix():
     with pytest.raises(ValueError, match=r"Reshape flat images first"):
         models.SimpleConvNet()(zg.ones(2, 784))
+
+
+def test_shipped_weights_load_into_the_torch_twin_unchanged():
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    from zerograd.models import hub
+
+    path = hub.WEIGHTS_DIR / "simple-cnn-mnist.safetensors"
+    twin = torch_twin("simple-cnn")
+    result = twin.load_state_dict(safetensors_torch.load_file(str(path)))
+    assert not result.missing_keys and not result.unexpected_keys
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    ours = models.pretrained("simple-cnn-mnist")(zg.tensor(x)).data
+    np.testing.assert_allclose(ours, twin(torch.from_numpy(x)).detach().numpy(), atol=1e-5)

@@ -17,6 +17,11 @@ ZOO = {  # name -> (class, default config, description)
     "lenet5": (LeNet5, {}, "LeNet-5 with ReLU and max pooling"),
     "deep-cnn": (DeepConvNet, {}, "the course's DeepConvNet: six 3x3 convs, 50-unit head"),
     "deep-cnn-bn": (DeepConvNet, {"batch_norm": True}, "DeepConvNet with batch norm"),
+    "deep-cnn-bn-wide": (
+        DeepConvNet,
+        {"batch_norm": True, "hidden": 256, "dropout": 0.3},
+        "DeepConvNet with batch norm and a 256-unit head (Fashion-MNIST)",
+    ),
     "row-lstm": (RowLSTM, {}, "LSTM(128) reading the image's 28 rows as a sequence"),
     "char-lstm": (CharLSTM, {"vocab_size": 65}, "character-level LSTM language model"),
 }
