@@ -190,3 +190,42 @@ def erf(x):
     """
     y = _scipy_erf(x) if _scipy_erf is not None else _math_erf(x)
     return y.astype(x.dtype, copy=False)
+
+
+# --- the C allocator -------------------------------------------------------------------------
+# NumPy takes every large array from malloc. glibc serves blocks above its mmap threshold with a
+# fresh mmap and returns them to the system when freed, and trims freed memory at the top of its
+# heap; either way the next array of that size starts on pages the kernel must fault in and zero
+# again. A training step allocates and frees the same large arrays (im2col columns, activations,
+# gradients) every time, so that churn costs real time: profile and figures in docs/results.md.
+# Raising both thresholds keeps freed blocks in the process for reuse, as PyTorch's caching
+# allocators do; peak memory is unchanged (it is the peak), memory is just not handed back
+# between steps.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # the largest value glibc accepts on 64-bit systems
+_allocator_tuned = False
+
+
+def tune_allocator() -> bool:
+    """Keep freed memory in the process for reuse (glibc only); True if it took effect.
+
+    Called when zerograd is imported unless ``ZEROGRAD_MALLOC=system`` is set; calling it again
+    does nothing. On other C libraries (macOS, musl) it does nothing and returns False.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return True
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    except (OSError, AttributeError):
+        return False
+    _allocator_tuned = bool(ok)
+    return _allocator_tuned
