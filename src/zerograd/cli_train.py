@@ -3,6 +3,10 @@
 A run folder (``--out``) holds ``config.json`` (what was trained, how), ``model.safetensors``
 (the final weights), ``last.safetensors`` / ``best.safetensors`` (full checkpoints for
 ``--resume``), ``curves.png`` and ``results.json``.
+
+``mpiexec -n N zerograd train --distributed ...`` trains data-parallel over N processes
+(``zerograd.distributed``, docs/distributed.md): every rank reads the data and takes its shard of
+each global batch of ``--batch-size``; rank 0 alone prints and writes the run folder.
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ AUGMENTATIONS = {  # name -> (what it does, transform class name, arguments)
 
 
 def _say(*args):
-    print(*args, flush=True)
+    """Print a message; when distributed, on rank 0 only (one line, not one per process)."""
+    from .distributed import is_main_process
+
+    if is_main_process():
+        print(*args, flush=True)
 
 
 def _build_model(config: dict):
@@ -100,9 +108,45 @@ def _datasets(dataset: str, data_dir, sample: bool, download: bool):
 
 
 def _train(args) -> int:
+    if not args.distributed:
+        return _run_training(args, None)
+    from . import distributed
+
+    try:
+        world = distributed.init()
+    except ImportError as e:
+        raise SystemExit(f"zerograd train --distributed: {e}") from None
+    # a rank that fails (or exits) ends the job, instead of leaving the others waiting
+    with distributed.abort_on_error():
+        return _run_training(args, world)
+
+
+def _distributed_datasets(args, world):
+    """``_datasets`` on every rank: rank 0 first (one download, not one per process); then a
+    check that every rank found the same data."""
+    from . import distributed
+
+    where = args.dataset, args.data_dir, args.sample, args.download
+    if world.rank == 0:
+        train_set, test_set, source = _datasets(*where)
+    distributed.barrier()
+    if world.rank != 0:
+        train_set, test_set, source = _datasets(*where)
+    sizes = distributed.all_gather_object((len(train_set), len(test_set)))
+    if len(set(sizes)) > 1:
+        found = ", ".join(f"rank {r}: {a} train / {b} test" for r, (a, b) in enumerate(sizes))
+        raise SystemExit(
+            f"zerograd train --distributed: the ranks found different data ({found}). Put the "
+            "same files on every node (or in a shared folder) and pass --data-dir."
+        )
+    return train_set, test_set, source
+
+
+def _run_training(args, world) -> int:
+    """The training run; ``world`` is ``distributed.init()``'s World when --distributed."""
     import zerograd as zg
 
-    from . import models, nn, optim
+    from . import distributed, models, nn, optim
     from .data import DataLoader
     from .io import atomic_write, load_checkpoint, save
     from .train import LRSchedulerCallback, ModelCheckpoint, evaluate, fit
@@ -113,8 +157,10 @@ def _train(args) -> int:
                 f"zerograd train: --{flag.replace('_', '-')} must be at least 1, "
                 f"got {getattr(args, flag)}."
             )
+    main_process = world is None or world.rank == 0
     out = args.out or os.path.join("runs", f"{args.dataset}-{args.model}")
-    os.makedirs(out, exist_ok=True)
+    if main_process:
+        os.makedirs(out, exist_ok=True)
     opt_class, default_lr, opt_options = OPTIMIZERS[args.optimizer]
     lr = args.lr if args.lr is not None else default_lr
     model_config = {}
@@ -135,7 +181,13 @@ def _train(args) -> int:
         "weight_decay": args.weight_decay,
         "augment": args.augment,
     }
-    train_set, test_set, source = _datasets(args.dataset, args.data_dir, args.sample, args.download)
+    if world is None:
+        train_set, test_set, source = _datasets(
+            args.dataset, args.data_dir, args.sample, args.download
+        )
+    else:
+        config["world_size"] = world.world_size
+        train_set, test_set, source = _distributed_datasets(args, world)
     config["data"] = source
 
     zg.manual_seed(args.seed)
@@ -163,12 +215,26 @@ def _train(args) -> int:
         callbacks[0].best = info["extra"].get("best")
         _say(f"Resuming from {ckpt} after epoch {start_epoch}.")
 
-    with atomic_write(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+    if main_process:
+        with atomic_write(os.path.join(out, "config.json"), "w") as f:
+            json.dump(config, f, indent=2)
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, transform=augment)
     test_loader = DataLoader(test_set, batch_size=1000)
+    net, where = model, ""
+    if world is not None:
+        # batch norm over the global batch, so N processes train as one does; the state_dict
+        # keys stay BatchNorm's
+        model = distributed.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = distributed.DistributedDataParallel(model)  # rank 0's weights on every rank
+        if world.rank > 0:  # dropout masks and augmentations: a stream of its own per rank
+            own = np.random.SeedSequence([args.seed, world.rank, start_epoch])
+            zg.manual_seed(int(own.generate_state(1)[0]))
+        # the order of the global batches comes from (seed, epoch): the same at any world size
+        loader = distributed.DistributedLoader(loader, seed=args.seed)
+        test_loader = distributed.DistributedLoader(test_loader, seed=args.seed)
+        where = f" on {world.world_size} process" + ("es" if world.world_size > 1 else "")
     _say(
-        f"Training {args.model} on {source} for {args.epochs} epochs: {args.optimizer} "
+        f"Training {args.model} on {source} for {args.epochs} epochs{where}: {args.optimizer} "
         f"lr={lr}, batch {args.batch_size}, seed {args.seed}"
         + (f", augment {args.augment}" if augment else "")
         + f"; writing to {out}/"
@@ -176,7 +242,7 @@ def _train(args) -> int:
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     history = fit(
-        model,
+        net,
         loss_fn,
         optimizer,
         loader,
@@ -190,7 +256,9 @@ def _train(args) -> int:
     seconds = time.perf_counter() - start
     if history.stop_reason and "NaN" in history.stop_reason:
         return 1
-    test = evaluate(model, test_loader, loss_fn)
+    test = evaluate(net, test_loader, loss_fn)
+    if not main_process:  # rank 0 writes the run folder
+        return 0
     save(
         model.state_dict(),
         os.path.join(out, "model.safetensors"),
@@ -416,6 +484,13 @@ def add_commands(sub) -> None:
         help="use the embedded MNIST sample even if the full files exist",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over MPI: run as mpiexec -n N zerograd train --distributed ...; "
+        "each process takes 1/N of every batch of --batch-size, batch norm is synchronised, "
+        'rank 0 prints and writes (needs pip install "zerograd[mpi]"; see docs/distributed.md)',
+    )
     t.set_defaults(func=_train)
 
     e = sub.add_parser(

@@ -7,9 +7,11 @@ import time
 
 import numpy as np
 
+from .. import distributed
 from ..autograd import Tensor, no_grad
+from ..distributed import DistributedDataParallel, DistributedLoader, SyncBatchNorm
 from ..nn.utils import clip_grad_norm_
-from .callbacks import NaNGuard, ProgressBar
+from .callbacks import ModelCheckpoint, NaNGuard, ProgressBar
 from .history import History
 from .metrics import make_metric
 
@@ -71,6 +73,52 @@ def _call(hook, callbacks, *args):
         getattr(cb, hook)(*args)
 
 
+def _rank_zero_only(callback) -> bool:
+    """Whether a callback only prints or writes, so runs on rank 0 alone when distributed: the
+    progress bar and checkpoints, or any callback with ``rank_zero_only = True``. The others
+    (NaN guard, early stopping, LR schedules) run on every rank and, seeing the same logs,
+    decide the same."""
+    default = isinstance(callback, (ProgressBar, ModelCheckpoint))
+    return bool(getattr(callback, "rank_zero_only", default))
+
+
+def _check_distributed(ddp, train_loader, metrics, stateful: bool) -> None:
+    """Fail before training, on every rank alike, where the distributed path can't follow."""
+    if ddp is None:
+        if isinstance(train_loader, DistributedLoader) and train_loader.num_replicas > 1:
+            raise ValueError(
+                "fit: the train_loader is a DistributedLoader (one shard of each batch per rank) "
+                "but the model is not wrapped in DistributedDataParallel, so the ranks would "
+                "train apart. Pass DistributedDataParallel(model)."
+            )
+        return
+    if stateful:
+        raise ValueError("fit: stateful=True is not supported with DistributedDataParallel.")
+    for m in metrics:
+        if not (hasattr(m, "correct") and hasattr(m, "count")):
+            raise TypeError(
+                f"fit: distributed training sums each metric's correct and count over the ranks; "
+                f"{type(m).__name__} keeps no such counts."
+            )
+    syncs = any(isinstance(m, SyncBatchNorm) for m in ddp.modules())
+    if syncs and getattr(train_loader, "has_empty_shards", False):
+        raise ValueError(
+            f"fit: the last batch of {train_loader!r} has fewer samples than there are ranks, "
+            "and SyncBatchNorm needs every rank in every step. Use drop_last=True or a dataset "
+            "size that leaves a bigger last batch."
+        )
+
+
+def _sum_over_ranks(totals, metrics) -> list:
+    """``totals`` summed over the ranks; each metric's correct and count summed in place."""
+    values = [*totals, *(v for m in metrics for v in (m.correct, m.count))]
+    values = distributed.all_reduce(np.array(values, dtype=np.float64)).tolist()
+    k = len(totals)
+    for i, m in enumerate(metrics):
+        m.correct, m.count = round(values[k + 2 * i]), round(values[k + 2 * i + 1])
+    return values[:k]
+
+
 def fit(
     model,
     loss_fn,
@@ -106,6 +154,15 @@ def fit(
         detached after each forward pass, so gradients flow back through one chunk only.
     clip_grad_norm : rescale the gradients so their global 2-norm is at most this before each
         step (``nn.utils.clip_grad_norm_``), the usual guard against exploding RNN gradients.
+
+    Distributed (``mpiexec -n N``; docs/distributed.md): pass a
+    ``distributed.DistributedDataParallel`` model and ``distributed.DistributedLoader``
+    loaders. Each rank then backpropagates its shard's mean loss scaled by the shard's share of
+    the global batch, the gradients are summed over the ranks before every step, the loss,
+    metrics and logs are those of the global batch (the same on every rank), buffers are
+    averaged at the end of each epoch, and the progress bar and checkpoints run on rank 0 only
+    (they save the inner model, so a checkpoint resumes at any world size). ``loss_fn`` must
+    take the mean over the batch. The progress bar's running accuracy is rank 0's shard's.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}.")
@@ -120,8 +177,14 @@ def fit(
         n_batches = len(train_loader)
     except TypeError:
         n_batches = None
-    trainer = Trainer(model, optimizer, epochs, history, n_batches)
     train_metrics = [make_metric(m) for m in metrics]
+    ddp = model if isinstance(model, DistributedDataParallel) else None
+    _check_distributed(ddp, train_loader, train_metrics, stateful)
+    main_process = distributed.is_main_process()
+    if ddp is not None and not main_process:
+        callbacks = [c for c in callbacks if not _rank_zero_only(c)]
+    # callbacks see the plain model: checkpoints hold its keys, loadable at any world size
+    trainer = Trainer(model if ddp is None else ddp.module, optimizer, epochs, history, n_batches)
     _call("on_train_begin", callbacks, trainer)
 
     for epoch in range(start_epoch + 1, epochs + 1):
@@ -129,28 +192,44 @@ def fit(
         model.train()
         for m in train_metrics:
             m.reset()
+        if hasattr(train_loader, "set_epoch"):  # DistributedLoader: this epoch's order
+            train_loader.set_epoch(epoch)
         _call("on_epoch_begin", callbacks, trainer, epoch)
         start = time.perf_counter()
         total_loss, seen, state = 0.0, 0, None
         for i, batch in enumerate(train_loader):
             trainer.batch = i
             x, y = _split(batch)
-            out, state = _forward(model, x, stateful, state)
-            loss = loss_fn(out, y)
-            value = loss.item()
+            n = len(x)
+            # a rank's shard of a last batch smaller than the world may be empty: it sits out
+            has_data = n > 0 or ddp is None
+            if has_data:
+                out, state = _forward(model, x, stateful, state)
+                loss = loss_fn(out, y)
+                value = loss.item()
+            if ddp is not None:  # the global batch's mean loss, the same on every rank
+                mine = np.array([value * n if has_data else 0.0, n], dtype=np.float64)
+                total, count = distributed.all_reduce(mine).tolist()
+                value, share = total / count, n / count
             _call("on_loss", callbacks, trainer, value)
             if trainer.stop_training:
                 break
             optimizer.zero_grad()
-            loss.backward()
+            if ddp is None:
+                loss.backward()
+            else:
+                if has_data:  # d(share * shard mean): summed over the ranks, the global mean's
+                    loss.backward(np.asarray(share))
+                ddp.sync_gradients()
+                n = int(count)
             if clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
-            n = len(x)
             total_loss += value * n
             seen += n
-            for m in train_metrics:
-                m.update(out.data, y.data if isinstance(y, Tensor) else y)
+            if has_data:
+                for m in train_metrics:
+                    m.update(out.data, y.data if isinstance(y, Tensor) else y)
             logs = {"batch_size": n, "loss": value, "running_loss": total_loss / seen}
             if train_metrics:
                 logs["running_" + train_metrics[0].name] = train_metrics[0].compute()
@@ -158,6 +237,9 @@ def fit(
         if trainer.stop_training and trainer.stop_reason and "NaN" in trainer.stop_reason:
             break
         seconds = time.perf_counter() - start
+        if ddp is not None:  # replicas' batch norm statistics differ: average them
+            ddp.sync_buffers()
+            _sum_over_ranks([], train_metrics)
         logs = {"epoch": epoch, "loss": total_loss / max(seen, 1)}
         logs.update({m.name: m.compute() for m in train_metrics})
         if val_loader is not None:
@@ -172,7 +254,7 @@ def fit(
             break
     _call("on_train_end", callbacks, trainer)
     history.stop_reason = trainer.stop_reason
-    if trainer.stop_reason:
+    if trainer.stop_reason and main_process:
         print(trainer.stop_reason, file=sys.stderr, flush=True)
     return history
 
@@ -181,7 +263,14 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool 
     """Loss (if ``loss_fn``) and metrics over ``loader`` in eval mode without a graph; with
     ``stateful`` the model's state is carried from batch to batch as in ``fit``. Each batch's loss
     weighs by its number of targets, so a mean-reduced loss comes out as the mean over every
-    target (a short last chunk of text counts for what it holds)."""
+    target (a short last chunk of text counts for what it holds).
+
+    Distributed: a ``DistributedDataParallel`` model first averages its buffers (batch norm's
+    running statistics) over the ranks; over a ``DistributedLoader`` each rank evaluates its
+    shards and the sums are combined, so every rank returns the whole set's numbers. Call it on
+    every rank."""
+    if isinstance(model, DistributedDataParallel):
+        model.sync_buffers()
     was_training = model.training
     model.eval()
     ms = [make_metric(m) for m in metrics]
@@ -192,6 +281,8 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool 
         with no_grad():
             for batch in loader:
                 x, y = _split(batch)
+                if len(x) == 0:  # an empty shard of a last batch smaller than the world
+                    continue
                 out, state = _forward(model, x, stateful, state)
                 n = y.numel() if isinstance(y, Tensor) else np.size(y)
                 if loss_fn is not None:
@@ -201,6 +292,8 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool 
                     m.update(out.data, y.data if isinstance(y, Tensor) else y)
     finally:
         model.train(was_training)
+    if isinstance(loader, DistributedLoader):
+        total, seen = _sum_over_ranks([total, seen], ms)
     result = {"loss": total / max(seen, 1)} if loss_fn is not None else {}
     result.update({m.name: m.compute() for m in ms})
     return result
