@@ -31,7 +31,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--tune-allocator",
         action="store_true",
-        help="call zerograd.backend.tune_allocator() first",
+        help="call zerograd.backend.tune_allocator() first (run with ZEROGRAD_MALLOC=system "
+        "to compare: importing zerograd calls it otherwise)",
     )
     return p.parse_args(argv)
 

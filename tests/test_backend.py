@@ -108,3 +108,19 @@ def test_erf_matches_math_erf(dtype):
     got = backend.erf(x)
     assert got.dtype == dtype
     np.testing.assert_allclose(got, [math.erf(v) for v in x.astype(float)], rtol=1e-6, atol=1e-7)
+
+
+def test_allocator_is_tuned_at_import_unless_the_user_opts_out():
+    import platform
+    import subprocess
+    import sys
+
+    code = "import zerograd.backend as b; print(b._allocator_tuned)"
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {**__import__("os").environ, "ZEROGRAD_MALLOC": "system"}
+    opted_out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert default.stdout.strip() == str(glibc)
+    assert opted_out.stdout.strip() == "False"
