@@ -24,12 +24,14 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 PRETRAINED = {  # name -> what it is
     "mlp-mnist": "the zerograd train default, a 784-256-10 MLP, trained on MNIST",
     "simple-cnn-mnist": "SimpleConvNet trained on MNIST",
+    "deep-cnn-mnist": "DeepConvNet trained on MNIST with random shifts and rotations",
     "deep-cnn-bn-fashion": "DeepConvNet with batch norm and a 256-unit head, on Fashion-MNIST",
 }
 
 SHA256 = {  # name -> the SHA-256 of its file, checked before the weights are used
     "mlp-mnist": "433a559ec2e82e98e835bee34c77442c9e981226469bcb28639dc0fa2c0c1b00",
     "simple-cnn-mnist": "b295e14d390bab5b790bb35215840a35c464d87b8f6698e84f89fd307f3183ae",
+    "deep-cnn-mnist": "7ab81ba622893551596f907b3647ddadad3e713deb4329d585b24efb7e0678cc",
     "deep-cnn-bn-fashion": "89a789aa2d2219f6d162d38bb5afe519e70a241c00aa099e0d5f4601961686bc",
 }
 
