@@ -297,12 +297,12 @@ def test_a_two_rank_checkpoint_resumes_in_one_process(trained, float64):
     ],
 )
 def test_a_failing_rank_ends_the_job_with_its_error(how, message):
-    code, stdout, stderr, seconds = run([str(WORKER), how])
+    code, stdout, stderr, _ = run([str(WORKER), how])
     assert code != 0
     assert message in stderr, stderr
     if how == "fail":
         assert "rank 1 of 2 failed; aborting every rank" in stderr
-    assert seconds < TIMEOUT
+    # a hang would have failed inside run() at TIMEOUT: reaching here means the job ended
 
 
 @needs_mpi
