@@ -195,6 +195,8 @@ def test_evaluate_and_predict_the_shipped_weights(no_data, capsys):
     assert capsys.readouterr().out.startswith(f"{npy}: {int(test.targets[0])} (")
     with pytest.raises(SystemExit, match="give --run DIR .* or --pretrained NAME"):
         main(["evaluate"])
+    with pytest.raises(SystemExit, match="embeds a sample of MNIST only, not fashion-mnist"):
+        main(["evaluate", "--pretrained", "deep-cnn-bn-fashion", "--sample"])
 
 
 @pytest.mark.parametrize("cmd", ["train", "evaluate", "predict"])

@@ -81,6 +81,11 @@ def _datasets(dataset: str, data_dir, sample: bool, download: bool):
     from .data import datasets
 
     cls = datasets.MNIST if dataset == "mnist" else datasets.FashionMNIST
+    if sample and dataset != "mnist":
+        raise SystemExit(
+            f"zerograd: --sample: the package embeds a sample of MNIST only, not {dataset}; drop "
+            f"--sample and set ZEROGRAD_DATA to a folder holding {dataset}/ (or pass --data-dir)."
+        )
     if not sample:
         found = datasets.find_mnist_files(dataset, root=data_dir)
         if found is not None or download:
