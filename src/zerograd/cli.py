@@ -6,6 +6,7 @@ Thin over the library: each sub-command parses its arguments and calls public fu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -98,7 +99,12 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
+        # as the Python docs advise: point stdout at devnull so the exit flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
