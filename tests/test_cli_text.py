@@ -35,3 +35,10 @@ def test_generate_errors(weights, tmp_path):
     zg.save({"w": zg.ones(2)}, plain)
     with pytest.raises(SystemExit, match="not a character language model"):
         main(["generate", "--weights", str(plain)])
+
+
+def test_generate_from_the_shipped_model(capsys):
+    assert main(["generate", "--pretrained", "char-lstm-shakespeare", "--length", "30"]) == 0
+    assert capsys.readouterr().out.startswith("ROMEO:")
+    with pytest.raises(SystemExit, match="give --weights FILE .* or --pretrained"):
+        main(["generate"])

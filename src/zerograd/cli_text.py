@@ -10,8 +10,15 @@ def _generate(args) -> int:
 
     import zerograd as zg
 
-    from .models import generate, load_language_model
+    from .models import generate, load_language_model, pretrained_path
 
+    if args.pretrained:
+        args.weights = str(pretrained_path(args.pretrained))
+    elif not args.weights:
+        raise SystemExit(
+            "zerograd generate: give --weights FILE (lesson 16's char_lstm.safetensors) or "
+            "--pretrained char-lstm-shakespeare (shipped with zerograd)."
+        )
     if not os.path.exists(args.weights):
         raise SystemExit(
             f"zerograd generate: {args.weights} not found; train a model with "
@@ -36,9 +43,16 @@ def add_command(sub) -> None:
         "generate",
         help="sample text from a character language model",
         description="Read --prompt with a character-level LSTM (weights written by lesson 16, "
-        "zerograd lesson 16_char_lm) and continue it one sampled character at a time.",
+        "zerograd lesson 16_char_lm, or the ones shipped with zerograd: --pretrained) and "
+        "continue it one sampled character at a time.",
     )
-    g.add_argument("--weights", required=True, metavar="FILE", help="a char_lstm.safetensors")
+    source = g.add_mutually_exclusive_group()
+    source.add_argument("--weights", metavar="FILE", help="a char_lstm.safetensors")
+    source.add_argument(
+        "--pretrained",
+        choices=["char-lstm-shakespeare"],
+        help="the character model shipped with zerograd (validation 1.4556 nats/char)",
+    )
     g.add_argument("--prompt", default="ROMEO:", help="text to start from (default ROMEO:)")
     g.add_argument("--length", type=int, default=300, help="characters to add (default 300)")
     g.add_argument(

@@ -61,6 +61,6 @@ __all__ = [
     "create",
 ]
 
-from .hub import PRETRAINED, pretrained, pretrained_info  # noqa: E402  (needs ZOO)
+from .hub import PRETRAINED, pretrained, pretrained_info, pretrained_path  # noqa: E402 (ZOO)
 
-__all__ += ["PRETRAINED", "pretrained", "pretrained_info"]
+__all__ += ["PRETRAINED", "pretrained", "pretrained_info", "pretrained_path"]

@@ -17,7 +17,14 @@ from pathlib import Path
 from ..io import load, load_metadata
 from . import ZOO
 
-__all__ = ["PRETRAINED", "SHA256", "WEIGHTS_DIR", "pretrained", "pretrained_info"]
+__all__ = [
+    "PRETRAINED",
+    "SHA256",
+    "WEIGHTS_DIR",
+    "pretrained",
+    "pretrained_info",
+    "pretrained_path",
+]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -26,12 +33,14 @@ PRETRAINED = {  # name -> what it is
     "simple-cnn-mnist": "SimpleConvNet trained on MNIST",
     "deep-cnn-mnist": "DeepConvNet trained on MNIST with random shifts and rotations",
     "deep-cnn-bn-fashion": "DeepConvNet with batch norm and a 256-unit head, on Fashion-MNIST",
+    "char-lstm-shakespeare": "CharLSTM (2 x LSTM(384)) on tiny-shakespeare, weights in float16",
 }
 
 SHA256 = {  # name -> the SHA-256 of its file, checked before the weights are used
     "mlp-mnist": "433a559ec2e82e98e835bee34c77442c9e981226469bcb28639dc0fa2c0c1b00",
     "simple-cnn-mnist": "b295e14d390bab5b790bb35215840a35c464d87b8f6698e84f89fd307f3183ae",
     "deep-cnn-mnist": "7ab81ba622893551596f907b3647ddadad3e713deb4329d585b24efb7e0678cc",
+    "char-lstm-shakespeare": "066f40f0f596b18ee89da61c28eb264a517c72b329cbb0e17fef1b86f6deb5f9",
     "deep-cnn-bn-fashion": "89a789aa2d2219f6d162d38bb5afe519e70a241c00aa099e0d5f4601961686bc",
 }
 
@@ -62,9 +71,14 @@ def _verified(name: str) -> Path:
     return path
 
 
+def pretrained_path(name: str) -> Path:
+    """The file of shipped weights ``name``, its SHA-256 checked (for ``load_language_model``)."""
+    return _verified(name)
+
+
 def pretrained_info(name: str) -> dict:
-    """The metadata of shipped weights ``name``: model, model_config, dataset, test_accuracy,
-    command.
+    """The metadata of shipped weights ``name``: model, model_config, dataset, command, and
+    test_accuracy for the classifiers (val_loss, vocab for the language model).
 
     Examples
     --------
@@ -78,7 +92,8 @@ def pretrained_info(name: str) -> dict:
 
 
 def pretrained(name: str):
-    """The zoo model of shipped weights ``name``, with those weights, in eval mode.
+    """The zoo model of shipped weights ``name``, with those weights (cast to the model's dtype:
+    the language model is stored in float16), in eval mode.
 
     Examples
     --------
