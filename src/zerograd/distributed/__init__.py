@@ -9,38 +9,10 @@ only: ``pip install "zerograd[mpi]"``, then ``mpiexec -n 2 python script.py``. S
 docs/distributed.md.
 """
 
-from .comm import (
-    World,
-    abort,
-    abort_on_error,
-    all_gather_object,
-    all_reduce,
-    barrier,
-    broadcast,
-    get_rank,
-    get_world_size,
-    init,
-    is_initialized,
-    is_main_process,
-)
+from .comm import *  # noqa: F401,F403  (init, rank and the collectives)
+from .comm import __all__ as _comm
 from .loader import DistributedLoader
 from .norm import SyncBatchNorm
 from .parallel import DistributedDataParallel
 
-__all__ = [
-    "World",
-    "init",
-    "is_initialized",
-    "get_rank",
-    "get_world_size",
-    "is_main_process",
-    "barrier",
-    "all_reduce",
-    "broadcast",
-    "all_gather_object",
-    "abort",
-    "abort_on_error",
-    "DistributedLoader",
-    "DistributedDataParallel",
-    "SyncBatchNorm",
-]
+__all__ = _comm + ["DistributedLoader", "DistributedDataParallel", "SyncBatchNorm"]
