@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import traceback
 from collections import namedtuple
 
@@ -190,6 +191,9 @@ def abort(message: str | None = None, code: int = 1) -> None:
         print(f"zerograd.distributed: rank {get_rank()}: {message}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     if _comm is not None:
+        # the launcher forwards our stderr through a pipe and stops forwarding once MPI_Abort
+        # has it kill the job: give it a moment to pass the message on (seen lost in CI without)
+        time.sleep(0.5)
         _comm.Abort(code)
     os._exit(code)  # MPI_Abort may return before the launcher kills us: never run on
 
