@@ -172,3 +172,41 @@ def test_state_dict_loads_into_pytorch_and_back():
     np.testing.assert_allclose(
         ours(zg.tensor(x)).data, theirs2(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
     )
+
+
+# --- forward hooks ------------------------------------------------------------------------------
+
+
+def test_forward_hooks_see_and_may_replace_args_and_output():
+    layer = nn.Linear(3, 2)
+    calls = []
+    pre = layer.register_forward_pre_hook(lambda m, args: calls.append(("pre", args[0].shape)))
+    post = layer.register_forward_hook(lambda m, args, out: calls.append(("post", out.shape)))
+    layer(zg.zeros(4, 3))
+    assert calls == [("pre", (4, 3)), ("post", (4, 2))]
+    pre.remove()
+    post.remove()
+    layer(zg.zeros(4, 3))
+    assert len(calls) == 2
+    # a pre-hook may return new args (one value or a tuple), a hook a new output
+    with layer.register_forward_pre_hook(lambda m, args: args[0] * 0):
+        with layer.register_forward_hook(lambda m, args, out: out + 1):
+            y = layer(zg.ones(1, 3))
+    np.testing.assert_allclose(y.detach().numpy(), layer.bias.detach().numpy()[None] + 1, rtol=1e-6)
+
+
+def test_global_hooks_run_for_every_module_first_and_are_removable():
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    order = []
+    own = model[0].register_forward_hook(lambda m, a, o: order.append("own"))
+    with nn.register_module_forward_hook(lambda m, a, o: order.append(type(m).__name__)):
+        model(zg.zeros(1, 3))
+    assert order == ["Linear", "own", "ReLU", "Sequential"]
+    own.remove()
+    model(zg.zeros(1, 3))
+    assert len(order) == 4
+
+
+def test_hook_must_be_callable():
+    with pytest.raises(TypeError, match="Linear.register_forward_hook: the hook must be callable"):
+        nn.Linear(1, 1).register_forward_hook(3)

@@ -18,7 +18,7 @@ from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from .module import Module
+from .module import Module, register_module_forward_hook, register_module_forward_pre_hook
 from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -29,6 +29,8 @@ __all__ = [
     "init",
     "utils",
     "Module",
+    "register_module_forward_hook",
+    "register_module_forward_pre_hook",
     "Parameter",
     "Sequential",
     "ModuleList",

@@ -14,9 +14,67 @@ from .. import backend
 from ..autograd import Tensor, no_grad
 from .parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = [
+    "Module",
+    "RemovableHandle",
+    "register_module_forward_pre_hook",
+    "register_module_forward_hook",
+]
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+# hooks every module runs (before its own): what summary() and anomaly mode listen with
+_global_forward_pre_hooks: dict = OrderedDict()
+_global_forward_hooks: dict = OrderedDict()
+
+
+class RemovableHandle:
+    """What ``register_*hook`` returns: ``handle.remove()`` takes the hook away again.
+
+    Also a context manager, so ``with module.register_forward_hook(fn): ...`` removes it on exit.
+    """
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _add_hook(hooks: dict, hook, who: str) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"{who}: the hook must be callable, got {type(hook).__name__}.")
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args)`` before every module's forward (PyTorch's global hook).
+
+    It may return new args (a tuple, or one value) to use instead. Returns a handle whose
+    ``remove()`` takes the hook away.
+    """
+    return _add_hook(_global_forward_pre_hooks, hook, "register_module_forward_pre_hook")
+
+
+def register_module_forward_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after every module's forward (PyTorch's global hook).
+
+    It may return a new output to use instead. Returns a handle whose ``remove()`` takes the hook
+    away.
+    """
+    return _add_hook(_global_forward_hooks, hook, "register_module_forward_hook")
 
 
 class Module:
@@ -44,6 +102,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # --- registration -----------------------------------------------------------------------
@@ -139,7 +199,51 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward().")
 
     def __call__(self, *args, **kwargs):
+        if (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or _global_forward_pre_hooks
+            or _global_forward_hooks
+        ):
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        for hook in (*_global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        output = self.forward(*args, **kwargs)
+        for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
+            new = hook(self, args, output)
+            if new is not None:
+                output = new
+        return output
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; it may return new args.
+
+        Returns a handle: ``handle.remove()`` (or leaving its ``with`` block) takes it away.
+        """
+        return _add_hook(
+            self._forward_pre_hooks, hook, f"{type(self).__name__}.register_forward_pre_hook"
+        )
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; it may return a new output.
+
+        Examples
+        --------
+        >>> import zerograd as zg
+        >>> from zerograd import nn
+        >>> layer, seen = nn.Linear(3, 2), []
+        >>> with layer.register_forward_hook(lambda m, args, out: seen.append(out.shape)):
+        ...     _ = layer(zg.zeros(4, 3))
+        >>> _ = layer(zg.zeros(5, 3))  # the hook is gone
+        >>> seen
+        [(4, 2)]
+        """
+        return _add_hook(self._forward_hooks, hook, f"{type(self).__name__}.register_forward_hook")
 
     # --- walking the tree -------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = ""):
