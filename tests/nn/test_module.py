@@ -210,3 +210,41 @@ def test_global_hooks_run_for_every_module_first_and_are_removable():
 def test_hook_must_be_callable():
     with pytest.raises(TypeError, match="Linear.register_forward_hook: the hook must be callable"):
         nn.Linear(1, 1).register_forward_hook(3)
+
+
+# --- freeze -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: zg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        lambda ps: zg.optim.Adam(ps, lr=0.1, weight_decay=0.1),
+        lambda ps: zg.optim.AdamW(ps, lr=0.1, weight_decay=0.1),
+        lambda ps: zg.optim.Adagrad(ps, lr=0.1, weight_decay=0.1),
+        lambda ps: zg.optim.RMSprop(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+    ],
+    ids=["sgd-nesterov", "adam", "adamw", "adagrad", "rmsprop"],
+)
+def test_frozen_parameters_get_no_gradient_and_no_update(make):
+    zg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    opt = make(model.parameters())
+    x = zg.randn(5, 4)
+    model(x).sum().backward()
+    opt.step()  # every parameter now has optimizer state (momentum, moments ...)
+    model[0].freeze()  # frozen after training: its stale gradient is dropped too
+    assert all(p.grad is None for p in model[0].parameters())
+    before = [p.data.copy() for p in model.parameters()]
+    for _ in range(3):
+        opt.zero_grad()
+        model(x).sum().backward()
+        assert all(p.grad is None for p in model[0].parameters())
+        assert all(p.grad is not None for p in model[2].parameters())
+        opt.step()
+    after = [p.data for p in model.parameters()]
+    assert all(np.array_equal(b, a) for b, a in zip(before[:2], after[:2]))
+    assert all(not np.array_equal(b, a) for b, a in zip(before[2:], after[2:]))
+    model[0].unfreeze()
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

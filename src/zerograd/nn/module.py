@@ -333,8 +333,22 @@ class Module:
         return self
 
     def freeze(self):
-        """Stop training these parameters (requires_grad off), e.g. a pretrained base."""
-        return self.requires_grad_(False)
+        """Stop training these parameters, e.g. a pretrained base: requires_grad off and any
+        gradient they still hold dropped, so no optimizer step moves them (optimizers skip
+        parameters whose grad is None). Returns self.
+
+        Examples
+        --------
+        >>> from zerograd import nn
+        >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+        >>> _ = model[0].freeze()
+        >>> [p.requires_grad for p in model.parameters()]
+        [False, False, True, True]
+        """
+        for p in self.parameters():
+            p.requires_grad_(False)
+            p.grad = None
+        return self
 
     def unfreeze(self):
         """Train these parameters again (requires_grad on)."""
