@@ -12,6 +12,7 @@ from . import (
     optim,
     plot,
     train,
+    viz,
 )
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
@@ -82,6 +83,7 @@ from .functional import (
 )
 from .gradcheck import gradcheck, numerical_gradient
 from .io import load, save
+from .summary import LayerSummary, ModelSummary, summary
 
 __version__ = "0.1.0"
 
@@ -93,6 +95,10 @@ __all__ = [
     "optim",
     "plot",
     "train",
+    "viz",
+    "summary",
+    "ModelSummary",
+    "LayerSummary",
     "save",
     "load",
     "functional",
