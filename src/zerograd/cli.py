@@ -1,4 +1,5 @@
-"""The ``zerograd`` command: ``train``, ``evaluate``, ``predict`` (``cli_train.py``), ``gradcheck``.
+"""The ``zerograd`` command: ``train``, ``evaluate``, ``predict`` (``cli_train.py``), ``gradcheck``,
+``generate`` (``cli_text.py``), ``lesson`` (``cli_lesson.py``), ``export`` (``cli_export.py``).
 
 Thin over the library: each sub-command parses its arguments and calls public functions.
 """
@@ -10,6 +11,7 @@ import os
 import sys
 import time
 
+from .cli_export import add_command as add_export_command
 from .cli_lesson import add_command as add_lesson_command
 from .cli_text import add_command as add_generate_command
 from .cli_train import add_commands
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_generate_command(sub)
     add_lesson_command(sub)
+    add_export_command(sub)
     return parser
 
 
