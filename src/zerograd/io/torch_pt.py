@@ -1,0 +1,835 @@
+"""PyTorch ``.pt`` / ``.pth`` files: ``load_pytorch`` and ``load_pytorch_into``, NumPy only.
+
+``torch.save(obj, path)`` has written a zip archive since PyTorch 1.6. Its entries are stored
+uncompressed under one folder, ``<archive>/`` (the file's name when it was saved)::
+
+    <archive>/data.pkl        obj, pickled; every tensor in it refers to a storage by key
+    <archive>/data/<key>      one storage's raw bytes ("0", "1", ...), C order
+    <archive>/byteorder       "little" or "big" (absent in files from before 1.12: little)
+    <archive>/version, .format_version, .storage_alignment, .data/serialization_id
+
+Inside ``data.pkl`` a tensor is the call ::
+
+    torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+                                    backward_hooks[, metadata])
+
+whose ``storage`` is a pickle *persistent id*, ``("storage", torch.FloatStorage, "0", "cpu",
+numel)``: element ``storage_offset + sum(i_d * stride_d)`` of ``data/0`` is element ``i`` of the
+tensor. Several tensors may share one storage (tied weights, views, slices).
+
+Unpickling normally imports and calls whatever the file names (``os.system`` as readily as
+``OrderedDict``), so ``pickle.load`` on a downloaded file runs its author's code. Here the pickle's
+opcodes are first scanned without running them, then an ``Unpickler`` whose ``find_class`` hands
+out only the inert stand-ins below, for an allow-list of names (the idea behind
+``torch.load(weights_only=True)``), and refuses every other name. The stand-ins record their
+arguments and call nothing. Every tensor is checked against its storage, and every storage
+against its zip entry, before any array is made.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import pickletools
+import struct
+import zipfile
+import zlib
+from collections import OrderedDict
+from io import BytesIO
+
+import numpy
+
+__all__ = ["load_pytorch", "load_pytorch_into"]
+
+# torch dtype name -> the NumPy type holding the same bits, little-endian
+_DTYPES = {
+    "float64": "<f8",
+    "float32": "<f4",
+    "float16": "<f2",
+    "bfloat16": "<u2",  # NumPy has no bfloat16: read the bits, widen to float32 (exact)
+    "int64": "<i8",
+    "int32": "<i4",
+    "int16": "<i2",
+    "int8": "i1",
+    "uint64": "<u8",
+    "uint32": "<u4",
+    "uint16": "<u2",
+    "uint8": "u1",
+    "bool": "?",
+}
+# torch dtypes a file may name that we cannot represent: recognised, so the error can say so
+_OTHER_DTYPES = {
+    "complex32",
+    "complex64",
+    "complex128",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "qint8",
+    "quint8",
+    "qint32",
+    "quint4x2",
+    "quint2x4",
+}
+# typed storage class (GLOBAL 'torch <name>') -> the dtype of its elements
+_STORAGES = {
+    "DoubleStorage": "float64",
+    "FloatStorage": "float32",
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+}
+_READABLE = ", ".join(_DTYPES)
+_MAX_NDIM = 32  # NumPy 1.x's limit; no state_dict comes near it
+# Zip entries: torch stores them; a deflated entry cannot expand more than ~1032x (zlib's limit),
+# so a larger declared size is a lie, refused before any byte is inflated.
+_MAX_DEFLATE_RATIO = 1032
+# A file's tensors may not take more than this many times the bytes of its storages (plus a
+# little): tied weights and expand()ed views legitimately reuse data, a hostile file could ask for
+# a million copies of one storage.
+_MAX_EXPANSION = 8
+_EXPANSION_SLACK = 16 * 2**20
+
+_HOW_TO_FIX = (
+    "zerograd reads only state_dicts of plain tensors; in PyTorch save the weights, not the "
+    "object: torch.save(model.state_dict(), path), or convert them to safetensors with "
+    "safetensors.torch.save_file(model.state_dict(), 'model.safetensors') and use "
+    "zerograd.io.load"
+)
+
+
+def load_pytorch(path, key: str | None = None) -> OrderedDict:
+    """Read the tensors of a ``torch.save(state_dict, path)`` file without PyTorch, running no code.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.pt`` / ``.pth`` file in the zip format ``torch.save`` has written since PyTorch 1.6.
+    key : str, optional
+        For a checkpoint that holds more than weights, e.g.
+        ``torch.save({"model": model.state_dict(), "optimizer": ..., "epoch": 3}, path)``: the
+        top-level entry holding the state_dict (``key="model"``). Without it the file itself
+        must be a dict of names to tensors.
+
+    Returns
+    -------
+    OrderedDict[str, numpy.ndarray]
+        In the file's order. Each array is a fresh, writable, C-ordered copy in native byte
+        order that the caller owns, even where tensors shared a storage in PyTorch (tied
+        weights, views); strides and storage offsets are applied. bfloat16 comes back as float32
+        (exactly), other dtypes as themselves: float64/32/16, (u)int64/32/16/8, bool. Unlike
+        ``zerograd.io.load`` (which gives Tensors) these are plain arrays; ``load_state_dict``
+        takes either, and ``load_pytorch_into`` does both steps.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        Naming the file, what is wrong and how to fix it, with nothing returned, if: the file
+        names any Python global outside the allow-list (a pickled model, ``os.system``, your own
+        classes: only tensors, dicts, lists, tuples, numbers, strings, sets and torch dtypes and
+        sizes are read); it is not a zip archive (a legacy pre-1.6 ``.pt``, a plain pickle, a
+        safetensors file) or the archive is truncated or damaged; ``data.pkl`` or a storage entry
+        is missing or corrupt; a tensor has a dtype we cannot hold, negative sizes or strides, or
+        reaches past the end of its storage; sizes that the file's bytes cannot back; ``key``
+        is wrong, or the object is not a dict of tensors (the message lists its keys).
+
+    Examples
+    --------
+    In PyTorch, ``torch.save(net.state_dict(), "net.pt")``; then, with NumPy alone::
+
+        weights = zerograd.io.load_pytorch("net.pt")      # OrderedDict of numpy arrays
+        zerograd.io.load_pytorch_into(our_net, "net.pt")  # straight into a zerograd module
+
+    Anything but ``torch.save``'s zip format is refused with a reason:
+
+    >>> import os, pickle, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "weights.pt")
+    >>> with open(path, "wb") as f:
+    ...     pickle.dump({"w": [1.0, 2.0]}, f)
+    >>> load_pytorch(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: '...weights.pt' is not a PyTorch file zerograd can read: it is a pickle, not ...
+    """
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"load_pytorch: key must be a str (e.g. 'model') or None, got {key!r}.")
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        _check_is_zip(path, f, size)
+        archive = _open_archive(path, f, size)
+        obj = _unpickle(path, _read_entry(path, archive, "data.pkl"))
+        named = _pick_state_dict(path, obj, key)
+        specs = [(name, _check_tensor(path, name, t)) for name, t in named]
+        return _read_tensors(path, archive, specs)
+
+
+def load_pytorch_into(module, path, strict: bool = True, key: str | None = None):
+    """Load a ``torch.save`` file into ``module``: ``module.load_state_dict(load_pytorch(path,
+    key), strict)``.
+
+    The state_dict keys and layouts of zerograd's layers are PyTorch's, so a file saved from the
+    same architecture in PyTorch loads unchanged.
+
+    Returns
+    -------
+    namedtuple (missing_keys, unexpected_keys)
+        What ``load_state_dict`` returns.
+
+    Raises
+    ------
+    ValueError
+        As ``load_pytorch`` does; the module is unchanged.
+    RuntimeError
+        From ``load_state_dict``: missing or unexpected keys (with ``strict``) and shape
+        mismatches, all listed; the module is unchanged.
+    """
+    return module.load_state_dict(load_pytorch(path, key=key), strict=strict)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+
+
+class _Problem(Exception):
+    """Raised inside the unpickler and checks; ``load_pytorch`` adds the path and re-raises."""
+
+
+def _invalid(path, what: str, expected: str | None = None) -> ValueError:
+    tail = f"; expected {expected}" if expected else ""
+    return ValueError(f"{os.fspath(path)!r} is not a PyTorch file zerograd can read: {what}{tail}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# the zip archive
+
+# what zipfile, zlib and the file raise for a damaged archive (nothing here runs the file's code)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+    OverflowError,
+    RuntimeError,
+    KeyError,
+    IndexError,
+    UnicodeError,
+)
+_RESAVE = (
+    "re-save it with PyTorch 1.6 or newer (torch.save(torch.load(path), path)), or convert it "
+    "to safetensors (safetensors.torch.save_file) and use zerograd.io.load"
+)
+
+
+def _check_is_zip(path, f, size: int) -> None:
+    """Refuse what is not a zip archive, saying what it looks like instead."""
+    head = f.read(16)
+    f.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        return
+    if size == 0:
+        raise _invalid(path, "the file is empty", "a zip archive written by torch.save")
+    if head.startswith(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8"):
+        # pickle of torch's legacy magic number 0x1950a86a20f9469cfc6c
+        raise _invalid(
+            path,
+            "it is in the legacy format torch.save wrote before PyTorch 1.6 (or with "
+            f"_use_new_zipfile_serialization=False), which zerograd does not read; {_RESAVE}",
+        )
+    if head[:1] == b"\x80":
+        raise _invalid(
+            path,
+            "it is a pickle, not the zip archive torch.save writes (a legacy .pt, or pickle.dump "
+            f"output; zerograd never unpickles loose files); {_RESAVE}",
+        )
+    if len(head) > 8 and head[8:9] == b"{":
+        raise _invalid(
+            path, "it looks like a safetensors file; read it with zerograd.io.load(path)"
+        )
+    raise _invalid(
+        path,
+        f"it starts with {head[:8]!r}",
+        "a zip archive written by torch.save (b'PK\\x03\\x04')",
+    )
+
+
+class _Archive:
+    """An open zip and its entries by name below the archive folder (``data.pkl``, ``data/0``)."""
+
+    def __init__(self, zip_file, folder: str, entries: dict, size: int):
+        self.zip, self.folder, self.entries, self.size = zip_file, folder, entries, size
+        self.big_endian = False  # set from the byteorder entry
+
+
+def _open_archive(path, f, size: int) -> _Archive:
+    try:
+        zf = zipfile.ZipFile(f)
+        infos = zf.infolist()
+    except _ZIP_ERRORS as e:
+        raise _invalid(
+            path, f"it is not a readable zip archive ({e}; truncated or damaged?)"
+        ) from None
+    if not infos:
+        raise _invalid(path, "the zip archive is empty", "a folder with data.pkl in it")
+    # like torch's reader: the archive folder is the first entry's top-level folder
+    folder = infos[0].filename.split("/", 1)[0]
+    entries = {}
+    for info in infos:
+        if info.filename.startswith(folder + "/"):
+            entries[info.filename[len(folder) + 1 :]] = info
+    if "constants.pkl" in entries or any(name.startswith("code/") for name in entries):
+        raise _invalid(
+            path,
+            "it is a TorchScript archive (torch.jit.save), which holds code; in PyTorch load it "
+            "with torch.jit.load and save its weights: torch.save(model.state_dict(), path)",
+        )
+    if "data.pkl" not in entries:
+        where = f"{folder}/data.pkl" if "/" in infos[0].filename else "data.pkl"
+        raise _invalid(
+            path,
+            f"the zip archive has no {where} entry (its entries: "
+            f"{_short_list([i.filename for i in infos])}), so torch.save did not write it",
+            "a file written by torch.save",
+        )
+    archive = _Archive(zf, folder, entries, size)
+    order = _read_entry(path, archive, "byteorder", limit=16) if "byteorder" in entries else None
+    if order not in (None, b"little", b"big"):
+        raise _invalid(path, f"its byteorder entry is {order[:16]!r}", "b'little' or b'big'")
+    archive.big_endian = order == b"big"
+    return archive
+
+
+def _read_entry(path, archive: _Archive, name: str, limit: int | None = None) -> bytes:
+    """The bytes of entry ``<archive>/name``, after checking its declared size is possible (and
+    at most ``limit`` when given); zipfile checks the CRC-32 as it reads."""
+    info = archive.entries.get(name)
+    full = f"{archive.folder}/{name}"
+    if info is None:
+        raise _invalid(path, f"the zip archive has no entry {full!r} (truncated or damaged?)")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _invalid(
+            path,
+            f"entry {full!r} uses zip compression method {info.compress_type}",
+            "stored or deflated entries, as torch.save writes",
+        )
+    if info.compress_size > archive.size or (
+        info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size
+    ):
+        raise _invalid(
+            path,
+            f"entry {full!r} declares {info.file_size} bytes ({info.compress_size} stored) in a "
+            f"file of {archive.size} bytes (truncated or damaged?)",
+        )
+    if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+        raise _invalid(
+            path,
+            f"entry {full!r} declares {info.file_size} bytes inflated from {info.compress_size}, "
+            "more than deflate can produce (damaged, or a zip bomb)",
+        )
+    if limit is not None and info.file_size > limit:
+        raise _invalid(path, f"entry {full!r} holds {info.file_size} bytes", f"at most {limit}")
+    try:
+        with archive.zip.open(info) as r:
+            data = r.read()
+    except _ZIP_ERRORS as e:
+        raise _invalid(
+            path, f"entry {full!r} cannot be read ({e}; truncated or damaged?)"
+        ) from None
+    if len(data) != info.file_size:
+        raise _invalid(path, f"entry {full!r} gave {len(data)} bytes", f"{info.file_size}")
+    return data
+
+
+def _short_list(items, n: int = 12) -> str:
+    shown = ", ".join(repr(i) for i in items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# the pickle: inert stand-ins for the allowed globals
+
+
+class _Record:
+    """Base of the unpickler's records: pickle's BUILD opcode may not change them afterwards."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise _Problem(f"data.pkl applies a state to a {type(self).__name__[1:]} record")
+
+
+class _StorageType(_Record):
+    """Stands for ``torch.FloatStorage`` and the like: a name and the dtype of its elements."""
+
+    __slots__ = ("name", "dtype")
+
+    def __init__(self, name: str, dtype: str | None):
+        self.name, self.dtype = name, dtype  # dtype None: a storage zerograd cannot read
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class _Dtype(_Record):
+    """Stands for ``torch.float32`` and the like."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class _Storage(_Record):
+    """One persistent id: ``data/<key>`` holding ``numel`` elements of ``dtype``."""
+
+    __slots__ = ("key", "type", "numel")
+
+    def __init__(self, key: str, type: _StorageType, numel: int):
+        self.key, self.type, self.numel = key, type, numel
+
+    def __repr__(self):
+        return f"storage data/{self.key}"
+
+
+class _Tensor(_Record):
+    """A call of one of torch's ``_rebuild_tensor`` functions, arguments unchecked (yet)."""
+
+    __slots__ = ("storage", "offset", "size", "stride", "dtype", "metadata")
+
+    def __init__(self, storage, offset, size, stride, dtype=None, metadata=None):
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+        self.dtype, self.metadata = dtype, metadata
+
+    def __repr__(self):
+        return "tensor"
+
+
+def _args(name: str, args: tuple, counts) -> tuple:
+    if len(args) not in counts:
+        expected = " or ".join(str(c) for c in counts)
+        raise _Problem(f"data.pkl calls {name} with {len(args)} arguments, expected {expected}")
+    return args
+
+
+def _rebuild_tensor(*args):
+    storage, offset, size, stride = _args("torch._utils._rebuild_tensor", args, (4,))
+    return _Tensor(storage, offset, size, stride)
+
+
+def _rebuild_tensor_v2(*args):
+    """(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])."""
+    storage, offset, size, stride, *rest = _args("torch._utils._rebuild_tensor_v2", args, (6, 7))
+    return _Tensor(storage, offset, size, stride, metadata=rest[2] if len(rest) == 3 else None)
+
+
+def _rebuild_tensor_v3(*args):
+    """(storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata]): dtypes
+    with no typed storage class (uint16/32/64 ...) keep their bytes in an UntypedStorage."""
+    storage, offset, size, stride, _, _, dtype, *meta = _args(
+        "torch._utils._rebuild_tensor_v3", args, (7, 8)
+    )
+    return _Tensor(storage, offset, size, stride, dtype, meta[0] if meta else None)
+
+
+def _rebuild_parameter(*args):
+    """(data, requires_grad, backward_hooks[, state]): an nn.Parameter is its tensor here."""
+    data, *_ = _args("torch._utils._rebuild_parameter", args, (3, 4))
+    if not isinstance(data, _Tensor):
+        raise _Problem(f"data.pkl makes a Parameter of a {type(data).__name__}, not of a tensor")
+    return data
+
+
+class _StateDict(OrderedDict):
+    """``collections.OrderedDict``; torch attaches ``_metadata`` (layer versions) to state_dicts
+    with BUILD, which we accept and drop."""
+
+    def __setstate__(self, state):
+        pass
+
+
+def _size(*args):  # torch.Size(sizes) is a tuple
+    (sizes,) = _args("torch.Size", args, (1,))
+    return tuple(sizes)
+
+
+def _device(*args):  # torch.device("cuda", 0) -> "cuda:0", as a string
+    return ":".join(str(a) for a in _args("torch.device", args, (1, 2)))
+
+
+def _encode(*args):
+    """``_codecs.encode(text, "latin1")``: how protocol 2 pickles ``bytes`` (only that use)."""
+    text, encoding = _args("_codecs.encode", args, (2,))
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Problem(f"data.pkl calls _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin-1")
+
+
+def _set(*args):
+    return set(*_args("builtins.set", args, (0, 1)))
+
+
+_ALLOWED = {
+    ("collections", "OrderedDict"): _StateDict,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch", "Size"): _size,
+    ("torch", "device"): _device,
+    ("torch", "UntypedStorage"): _StorageType("UntypedStorage", "uint8"),
+    ("torch.storage", "UntypedStorage"): _StorageType("UntypedStorage", "uint8"),
+    ("_codecs", "encode"): _encode,
+    ("builtins", "set"): _set,
+    ("__builtin__", "set"): _set,  # protocol 2's name for it
+}
+for _name in [*_DTYPES, *_OTHER_DTYPES]:
+    _ALLOWED["torch", _name] = _Dtype(_name)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Builds only lists, dicts, tuples, sets, numbers, strings and the records above."""
+
+    def __init__(self, data: bytes):
+        super().__init__(BytesIO(data))
+        self.storages = {}  # key -> _Storage, one per key however often it is referenced
+
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED:
+            return _ALLOWED[module, name]
+        if module == "torch" and isinstance(name, str) and name.endswith("Storage"):
+            # a typed storage class is only a name here; one we cannot read fails when used
+            return _StorageType(name, _STORAGES.get(name))
+        raise _Refused(f"{module}.{name}")
+
+    def persistent_load(self, pid):
+        """``("storage", storage_type, key, location, numel)`` -> the one ``_Storage`` of key."""
+        if not (isinstance(pid, tuple) and len(pid) == 5 and _text(pid[0]) == "storage"):
+            raise _Problem(
+                f"data.pkl refers to {_clip(pid)}, not to a storage "
+                "('storage', type, key, location, numel)"
+            )
+        _, type_, key, location, numel = pid
+        key, location = _text(key), _text(location)
+        if not isinstance(type_, _StorageType) or key is None or location is None:
+            raise _Problem(f"data.pkl has a malformed storage reference {_clip(pid)}")
+        if not _is_size(numel):
+            raise _Problem(f"storage data/{key} has {numel!r} elements, not a size >= 0")
+        storage = self.storages.setdefault(key, _Storage(key, type_, numel))
+        if storage.type.name != type_.name or storage.numel != numel:
+            raise _Problem(
+                f"storage data/{key} is declared both as {storage.numel} x {storage.type.name} "
+                f"and as {numel} x {type_.name}"
+            )
+        return storage
+
+
+class _Refused(Exception):
+    """A global outside the allow-list: its dotted name."""
+
+
+def _text(value):
+    """str, or ASCII bytes as str (protocol 0 and Python 2 pickles), else None."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return value if isinstance(value, str) else None
+
+
+def _clip(value, n: int = 80) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a hostile structure may not even print
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _is_size(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _unpickle(path, data: bytes):
+    """``data.pkl`` -> the saved object, with records for tensors, or a ValueError."""
+    _scan_opcodes(path, data)
+    try:
+        return _Unpickler(data).load()
+    except _Refused as e:
+        raise ValueError(
+            f"{os.fspath(path)!r}: refusing to load it: its pickle (data.pkl) names the Python "
+            f"global {e.args[0]!r}, which zerograd never imports or calls, as loading a file must "
+            f"not run code (a whole pickled model or another object was saved). {_HOW_TO_FIX}."
+        ) from None
+    except _Problem as e:
+        raise _invalid(path, str(e)) from None
+    except MemoryError:
+        raise
+    except Exception as e:  # anything else the pickle machine raises: the bytes are damaged
+        raise _invalid(
+            path, f"data.pkl cannot be unpickled ({type(e).__name__}: {e}; damaged?)"
+        ) from None
+
+
+def _scan_opcodes(path, data: bytes) -> None:
+    """Walk the pickle's opcodes without running any, before unpickling, refusing two things a
+    pickler never writes: memo indices that jump ahead (CPython's unpickler sizes its memo table
+    to the largest index seen: one opcode could claim gigabytes) and the copyreg extension
+    opcodes (which look names up outside ``find_class``'s view)."""
+    count = 0
+    try:
+        for opcode, arg, pos in pickletools.genops(data):
+            count += 1
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= arg < count:
+                raise _Problem(f"data.pkl stores memo entry {arg} at byte {pos}, out of order")
+            if opcode.name in ("EXT1", "EXT2", "EXT4"):
+                raise _Problem(f"data.pkl uses the {opcode.name} opcode (byte {pos})")
+    except _Problem as e:
+        raise _invalid(path, str(e)) from None
+    except (ValueError, EOFError, struct.error, OverflowError) as e:
+        raise _invalid(path, f"data.pkl is not a valid pickle ({e}; damaged?)") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# from the unpickled object to checked tensor descriptions
+
+
+def _pick_state_dict(path, obj, key) -> list:
+    """``[(name, _Tensor)]`` of the state_dict in ``obj`` (or ``obj[key]``), in order."""
+    if key is not None:
+        if not isinstance(obj, dict):
+            raise _invalid(path, f"key={key!r} was given but the file holds {_describe(obj)}")
+        if key not in obj:
+            raise _invalid(
+                path,
+                f"it has no top-level entry {key!r}; its entries are {_entries(obj)}",
+                "key= naming one of them",
+            )
+        obj, where = obj[key], f"entry {key!r}"
+    else:
+        where = "the file"
+    if isinstance(obj, _Tensor):
+        raise _invalid(
+            path,
+            f"{where} holds a single tensor, not a state_dict; save a dict of names to tensors "
+            "in PyTorch (torch.save({'weight': t}, path))",
+        )
+    if not isinstance(obj, dict):
+        raise _invalid(path, f"{where} holds {_describe(obj)}", "a dict of names to tensors")
+    others = [k for k, v in obj.items() if not isinstance(v, _Tensor)]
+    if others:
+        if key is None:
+            candidates = [k for k, v in obj.items() if _is_tensor_dict(v)]
+            hint = (
+                f"pass key={candidates[0]!r} to read that entry"
+                if candidates
+                else "pass key= naming the entry that holds the state_dict"
+            )
+            raise _invalid(
+                path,
+                f"it is a checkpoint, not a state_dict: its entries are {_entries(obj)}; {hint}",
+            )
+        raise _invalid(
+            path,
+            f"{where} is not a dict of tensors: it holds {_entries({k: obj[k] for k in others})}",
+        )
+    bad = [k for k in obj if not isinstance(k, str)]
+    if bad:
+        raise _invalid(path, f"{where} has keys that are not str: {_short_list(bad)}")
+    return list(obj.items())
+
+
+def _is_tensor_dict(v) -> bool:
+    return isinstance(v, dict) and bool(v) and all(isinstance(t, _Tensor) for t in v.values())
+
+
+def _describe(v) -> str:
+    if isinstance(v, _Tensor):
+        return "a tensor"
+    if isinstance(v, dict):
+        tensors = sum(isinstance(t, _Tensor) for t in v.values())
+        return f"a dict of {len(v)} entries ({tensors} tensors)"
+    if isinstance(v, (list, tuple, set)):
+        return f"a {type(v).__name__} of {len(v)}"
+    if isinstance(v, _Dtype):
+        return f"dtype {v!r}"
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return f"{type(v).__name__} {_clip(v, 40)}"
+    return f"a {type(v).__name__.lstrip('_')}"
+
+
+def _entries(d: dict) -> str:
+    items = [f"{_clip(k, 40)}: {_describe(v)}" for k, v in list(d.items())[:20]]
+    more = f" and {len(d) - 20} more" if len(d) > 20 else ""
+    return "{" + ", ".join(items) + "}" + more
+
+
+class _Spec:
+    """A checked tensor: which storage, dtype, offset, shape and strides (in elements)."""
+
+    def __init__(self, storage, dtype, offset, shape, stride, neg):
+        self.storage, self.dtype, self.offset = storage, dtype, offset
+        self.shape, self.stride, self.neg = shape, stride, neg
+        self.numel = math.prod(shape)
+
+
+def _check_tensor(path, name: str, t: _Tensor) -> _Spec:
+    """Check one tensor's arguments against its storage's declared size: all pure arithmetic."""
+    who = f"tensor {name!r}"
+    storage = t.storage
+    if not isinstance(storage, _Storage):
+        raise _invalid(path, f"{who} is built from {_describe(storage)}", "a storage reference")
+    dtype = storage.type.dtype
+    if t.dtype is not None:  # _rebuild_tensor_v3: the dtype is given, the storage is bytes
+        if not isinstance(t.dtype, _Dtype):
+            raise _invalid(path, f"{who} has dtype {_clip(t.dtype)}", "a torch dtype")
+        dtype = t.dtype.name if t.dtype.name in _DTYPES else None
+    if dtype is None:
+        kind = t.dtype if t.dtype is not None else f"torch.{storage.type.name}"
+        raise _invalid(
+            path,
+            f"{who} has dtype {kind}, which zerograd cannot read",
+            f"one of {_READABLE} (convert it in PyTorch first, e.g. t.float())",
+        )
+    size = tuple(t.size) if isinstance(t.size, (tuple, list)) else t.size
+    stride = tuple(t.stride) if isinstance(t.stride, (tuple, list)) else t.stride
+    if not isinstance(size, tuple) or not all(_is_size(s) for s in size):
+        raise _invalid(path, f"{who} has size {_clip(size)}", "a tuple of sizes >= 0")
+    if not isinstance(stride, tuple) or len(stride) != len(size):
+        raise _invalid(
+            path, f"{who} has size {size} and stride {_clip(stride)}", "one stride per size"
+        )
+    if not all(_is_size(s) for s in stride):
+        raise _invalid(path, f"{who} has stride {stride}", "strides >= 0")
+    if len(size) > _MAX_NDIM:
+        raise _invalid(path, f"{who} has {len(size)} dimensions", f"at most {_MAX_NDIM}")
+    if not _is_size(t.offset):
+        raise _invalid(path, f"{who} has storage offset {_clip(t.offset)}", "an offset >= 0")
+    neg = _check_metadata(path, who, t.metadata, dtype)
+    # elements of this dtype in the storage (an UntypedStorage counts bytes)
+    nbytes = storage.numel * _itemsize(storage.type.dtype)
+    capacity = nbytes // _itemsize(dtype)
+    if math.prod(size) > 0:
+        last = t.offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= capacity:
+            raise _invalid(
+                path,
+                f"{who} of size {size}, stride {stride} and storage offset {t.offset} reaches "
+                f"element {last}, past the end of its storage data/{storage.key}, which holds "
+                f"{capacity} {dtype} elements",
+            )
+    return _Spec(storage, dtype, t.offset, size, stride, neg)
+
+
+def _check_metadata(path, who: str, metadata, dtype: str) -> bool:
+    """torch's tensor metadata: ``{"neg": True}`` marks a lazily negated view; True if so."""
+    if metadata is None or metadata == {}:
+        return False
+    if not isinstance(metadata, dict) or not set(metadata) <= {"neg", "conj"}:
+        raise _invalid(path, f"{who} has metadata {_clip(metadata)}", "none, or {'neg': True}")
+    if metadata.get("conj") or (metadata.get("neg") and dtype == "bool"):
+        raise _invalid(
+            path,
+            f"{who} is a conjugate or negated view of dtype {dtype} ({_clip(metadata)})",
+            "a plain tensor (save t.resolve_conj().resolve_neg() in PyTorch)",
+        )
+    return bool(metadata.get("neg"))
+
+
+def _itemsize(dtype: str) -> int:
+    return numpy.dtype(_DTYPES[dtype]).itemsize
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the storages and making the arrays
+
+
+def _read_tensors(path, archive: _Archive, specs: list) -> OrderedDict:
+    """Check every storage entry against data.pkl, then read one storage at a time and copy its
+    tensors out of it."""
+    users = {}  # storage key -> [(name, spec)], in file order
+    for name, spec in specs:
+        users.setdefault(spec.storage.key, []).append((name, spec))
+    total = 0
+    for key, group in users.items():
+        storage = group[0][1].storage
+        info = archive.entries.get(f"data/{key}")
+        if info is None:
+            names = _short_list([name for name, _ in group], 3)
+            raise _invalid(
+                path,
+                f"the zip archive has no entry {archive.folder}/data/{key}, the storage of "
+                f"tensor {names} (truncated or damaged?)",
+            )
+        nbytes = storage.numel * _itemsize(storage.type.dtype)
+        if info.file_size != nbytes:
+            raise _invalid(
+                path,
+                f"entry {archive.folder}/data/{key} holds {info.file_size} bytes but data.pkl "
+                f"declares {storage.numel} {storage.type.name} elements ({nbytes} bytes)",
+            )
+        total += nbytes
+    wanted = sum(spec.numel * _out_itemsize(spec.dtype) for _, spec in specs)
+    limit = _MAX_EXPANSION * total + _EXPANSION_SLACK
+    if wanted > limit:
+        raise _invalid(
+            path,
+            f"its tensors would take {wanted} bytes, more than {limit} ({_MAX_EXPANSION} times "
+            f"the {total} bytes of its storages, plus 16 MiB): data.pkl views the same bytes "
+            "over and over (damaged, or built to exhaust memory)",
+        )
+    arrays = {}
+    for key, group in users.items():  # one storage in memory at a time
+        raw = _read_entry(path, archive, f"data/{key}")  # its size was checked above
+        for name, spec in group:
+            arrays[name] = _make_array(path, name, spec, raw, archive.big_endian)
+    return OrderedDict((name, arrays[name]) for name, _ in specs)
+
+
+def _out_itemsize(dtype: str) -> int:
+    return 4 if dtype == "bfloat16" else _itemsize(dtype)
+
+
+def _make_array(path, name: str, spec: _Spec, raw: bytes, big_endian: bool):
+    """A new C-ordered, native-endian array of ``spec`` read from its storage's bytes."""
+    stored = numpy.dtype(_DTYPES[spec.dtype])
+    if big_endian:
+        stored = stored.newbyteorder(">")
+    if spec.numel == 0:
+        out = numpy.empty(spec.shape, dtype=stored.newbyteorder("="))
+    else:
+        flat = numpy.frombuffer(raw, dtype=stored, count=len(raw) // stored.itemsize)
+        # bounds were checked in _check_tensor: the view stays inside flat
+        view = numpy.lib.stride_tricks.as_strided(
+            flat[spec.offset :],
+            shape=spec.shape,
+            strides=[s * stored.itemsize for s in spec.stride],
+            writeable=False,
+        )
+        out = numpy.array(view, dtype=stored.newbyteorder("="), order="C")
+    if spec.dtype == "bool" and out.size and out.view(numpy.uint8).max() > 1:
+        raise _invalid(path, f"tensor {name!r} is bool but holds bytes other than 0 and 1")
+    if spec.dtype == "bfloat16":
+        wide = numpy.empty(spec.shape, dtype=numpy.float32)
+        # bfloat16 is float32's top 16 bits: shifting them back is exact
+        numpy.left_shift(out, 16, out=wide.view(numpy.uint32), dtype=numpy.uint32)
+        out = wide
+    if spec.neg:
+        numpy.negative(out, out=out)
+    return out
