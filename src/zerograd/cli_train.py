@@ -152,6 +152,7 @@ def _run_training(args, world) -> int:
     import zerograd as zg
 
     from . import distributed, models, nn, optim
+    from .autograd import AnomalyError
     from .data import DataLoader
     from .io import atomic_write, load_checkpoint, save
     from .train import LRSchedulerCallback, ModelCheckpoint, evaluate, fit
@@ -246,18 +247,22 @@ def _run_training(args, world) -> int:
     )
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
-    history = fit(
-        net,
-        loss_fn,
-        optimizer,
-        loader,
-        epochs=args.epochs,
-        val_loader=test_loader,
-        callbacks=callbacks,
-        progress=not args.no_progress,
-        start_epoch=start_epoch,
-        history=history,
-    )
+    try:
+        history = fit(
+            net,
+            loss_fn,
+            optimizer,
+            loader,
+            epochs=args.epochs,
+            val_loader=test_loader,
+            callbacks=callbacks,
+            progress=not args.no_progress,
+            start_epoch=start_epoch,
+            history=history,
+            detect_anomaly=args.detect_anomaly,
+        )
+    except AnomalyError as e:  # exit status 1; the last epoch's checkpoints stay as they were
+        raise SystemExit(f"zerograd train --detect-anomaly: {e}") from None
     seconds = time.perf_counter() - start
     if history.stop_reason and "NaN" in history.stop_reason:
         return 1
@@ -489,6 +494,13 @@ def add_commands(sub) -> None:
         help="use the embedded MNIST sample even if the full files exist",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    t.add_argument(
+        "--detect-anomaly",
+        action="store_true",
+        help="check every op's forward output and gradient for NaN/inf and stop at the first op "
+        "that makes one, naming the op, the layer, the epoch and the batch (steps take up to "
+        "1.6x as long: use it when the loss turns NaN)",
+    )
     t.add_argument(
         "--distributed",
         action="store_true",

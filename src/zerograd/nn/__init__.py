@@ -1,6 +1,6 @@
 """zerograd.nn: Module, Parameter, layers, losses and init, with PyTorch's names."""
 
-from . import init, utils
+from . import anomaly, init, utils  # noqa: F401 (anomaly: layer names for detect_anomaly)
 from .activation import (
     ELU,
     GELU,

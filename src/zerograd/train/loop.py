@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import sys
 import time
 
 import numpy as np
 
-from .. import distributed
-from ..autograd import Tensor, no_grad
+from .. import autograd, backend, distributed
+from ..autograd import AnomalyError, Tensor, no_grad
 from ..distributed import DistributedDataParallel, DistributedLoader, SyncBatchNorm
+from ..nn import anomaly as _anomaly  # noqa: F401  (anomaly mode's layer names)
 from ..nn.utils import clip_grad_norm_
 from .callbacks import ModelCheckpoint, NaNGuard, ProgressBar
 from .history import History
@@ -119,6 +122,97 @@ def _sum_over_ranks(totals, metrics) -> list:
     return values[:k]
 
 
+_FIND_THE_OP = (
+    "To find the op and layer that first made a NaN or inf, run again with "
+    "fit(..., detect_anomaly=True) (zerograd train --detect-anomaly)."
+)
+_NO_OP_TO_BLAME = (
+    "Anomaly mode saw no op turn finite values into NaN or inf, so they came in already "
+    "non-finite: through a parameter or buffer changed outside fit's optimizer step, or an "
+    "input that is not the batch."
+)
+
+
+def _count_nonfinite(a):
+    """(NaN count, inf count) when ``a`` (a Tensor or array) is floating and holds a NaN or inf."""
+    a = a.data if isinstance(a, Tensor) else a
+    if not backend.is_array(a) or a.dtype.kind not in "fc":
+        return None
+    xp = backend.array_module(a)
+    if xp.isfinite(a).all():
+        return None
+    return int(xp.isnan(a).sum()), int(xp.isinf(a).sum())
+
+
+def _check_batch(x, y) -> None:
+    """Anomaly mode: NaN or inf in the batch itself is the data's fault, not an op's."""
+    for what, a in (("inputs", x), ("targets", y)):
+        bad = _count_nonfinite(a)
+        if bad is not None:
+            raise AnomalyError(
+                f"anomaly in the data: the batch's {what} (shape {tuple(a.shape)}) hold {bad[0]} "
+                f"NaN and {bad[1]} inf values before the model ran. Check the data set and its "
+                "transforms (a division by a zero standard deviation when normalising?).",
+                phase="data",
+                shape=tuple(a.shape),
+                nan=bad[0],
+                inf=bad[1],
+            )
+
+
+def _layer_of(model, param_name: str) -> str:
+    """``0 (Linear(2, 16))`` for ``0.weight``: the layer that owns a parameter."""
+    path = param_name.rpartition(".")[0]
+    owner = dict(model.named_modules()).get(path, model)
+    extra = owner.extra_repr()
+    config = f"{type(owner).__name__}({extra})" if extra else type(owner).__name__
+    return f"{path} ({config})" if path else f"{config}, the top-level module"
+
+
+def _check_parameters(model, optimizer) -> None:
+    """Anomaly mode, after the optimizer step: did it make a parameter NaN or inf?"""
+    for name, p in model.named_parameters():
+        bad = _count_nonfinite(p)
+        if bad is None:
+            continue
+        where = _layer_of(model, name)
+        if p.grad is None:
+            cause = "it had no gradient, so something else changed it"
+        elif _count_nonfinite(p.grad) is not None:
+            cause = "its gradient already held NaN or inf (summed past the float range?)"
+        else:
+            cause = (
+                f"its gradient was finite (largest |grad| {float(abs(p.grad.data).max()):.4g}), "
+                f"so the update overflowed: lr={optimizer.param_groups[0]['lr']} is too large "
+                "for these gradients. Lower the learning rate, or clip gradients "
+                "(fit(..., clip_grad_norm=1.0))"
+            )
+        raise AnomalyError(
+            f"anomaly in the optimizer step ({type(optimizer).__name__}): parameter {name!r} of "
+            f"layer {where} (shape {p.shape}) holds {bad[0]} NaN and {bad[1]} inf values after "
+            f"the update; {cause}.",
+            op=type(optimizer).__name__,
+            phase="optimizer step",
+            where=where,
+            shape=p.shape,
+            nan=bad[0],
+            inf=bad[1],
+        )
+
+
+def _stop_on_anomaly(e: AnomalyError, trainer, callbacks, history, n_batches) -> AnomalyError:
+    """The error again, saying when; training ends as after any stop (callbacks' end hooks)."""
+    i = trainer.batch
+    of = f" of {n_batches}" if n_batches is not None else ""
+    message = f"fit: stopped at epoch {trainer.epoch}, batch {i + 1}{of} (batch index {i}): {e}"
+    trainer.stop_training, trainer.stop_reason = True, message
+    _call("on_train_end", callbacks, trainer)
+    history.stop_reason = message
+    err = AnomalyError(message, e.op, e.phase, e.where, e.shape, e.nan, e.inf)
+    err.epoch, err.batch_index, err.history = trainer.epoch, i, history
+    return err.with_traceback(e.__traceback__)  # the traceback still ends at the op
+
+
 def fit(
     model,
     loss_fn,
@@ -133,6 +227,8 @@ def fit(
     history: History | None = None,
     stateful: bool = False,
     clip_grad_norm: float | None = None,
+    detect_anomaly: bool = False,
+    nan_guard: bool = True,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the ``History``.
 
@@ -145,8 +241,8 @@ def fit(
     train_loader, val_loader : iterables of (inputs, targets) batches (``DataLoader``)
     metrics : names ("accuracy", "top5") or ``Metric`` objects, computed on train and validation
     callbacks : ``Callback`` objects (``ModelCheckpoint``, ``EarlyStopping``,
-        ``LRSchedulerCallback`` ...). A ``NaNGuard`` is always added; a ``ProgressBar`` too when
-        ``progress`` is true and none is given.
+        ``LRSchedulerCallback`` ...). A ``NaNGuard`` is added unless ``nan_guard=False``; a
+        ``ProgressBar`` too when ``progress`` is true and none is given.
     start_epoch, history : continue a run (``--resume``): epochs ``start_epoch + 1 .. epochs``.
     stateful : truncated backpropagation through time. The model is called as
         ``model(x, state) -> (output, state)``; the state starts as None each epoch, is carried
@@ -154,6 +250,16 @@ def fit(
         detached after each forward pass, so gradients flow back through one chunk only.
     clip_grad_norm : rescale the gradients so their global 2-norm is at most this before each
         step (``nn.utils.clip_grad_norm_``), the usual guard against exploding RNN gradients.
+    detect_anomaly : run every training step in anomaly mode (``autograd.detect_anomaly``): the
+        first op whose forward output or backward gradient turns NaN or inf from finite inputs
+        raises ``AnomalyError`` naming the op, the layer, the epoch and the batch; so do NaN or
+        inf in a batch's inputs or targets and a parameter an optimizer step made non-finite.
+        Training stops as after any stop (``on_train_end`` runs; the epoch is not checkpointed)
+        and the error carries ``epoch``, ``batch_index`` and ``history``. Steps take 1.1-1.6x as
+        long (every array is scanned): use it to find a problem, then train without it.
+    nan_guard : stop at the first NaN or inf loss, before its gradients reach the weights, with a
+        message naming the epoch and batch (a ``NaNGuard``; the default, so a diverged run does
+        not train on for epochs). ``False`` trains on, as PyTorch does.
 
     Distributed (``mpiexec -n N``; docs/distributed.md): pass a
     ``distributed.DistributedDataParallel`` model and ``distributed.DistributedLoader``
@@ -167,7 +273,7 @@ def fit(
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}.")
     callbacks = list(callbacks)
-    if not any(isinstance(c, NaNGuard) for c in callbacks):
+    if nan_guard and not any(isinstance(c, NaNGuard) for c in callbacks):
         callbacks.insert(0, NaNGuard())
     if progress and not any(isinstance(c, ProgressBar) for c in callbacks):
         callbacks.append(ProgressBar())
@@ -185,6 +291,7 @@ def fit(
         callbacks = [c for c in callbacks if not _rank_zero_only(c)]
     # callbacks see the plain model: checkpoints hold its keys, loadable at any world size
     trainer = Trainer(model if ddp is None else ddp.module, optimizer, epochs, history, n_batches)
+    anomaly_mode = autograd.detect_anomaly if detect_anomaly else contextlib.nullcontext
     _call("on_train_begin", callbacks, trainer)
 
     for epoch in range(start_epoch + 1, epochs + 1):
@@ -203,28 +310,39 @@ def fit(
             n = len(x)
             # a rank's shard of a last batch smaller than the world may be empty: it sits out
             has_data = n > 0 or ddp is None
-            if has_data:
-                out, state = _forward(model, x, stateful, state)
-                loss = loss_fn(out, y)
-                value = loss.item()
-            if ddp is not None:  # the global batch's mean loss, the same on every rank
-                mine = np.array([value * n if has_data else 0.0, n], dtype=np.float64)
-                total, count = distributed.all_reduce(mine).tolist()
-                value, share = total / count, n / count
-            _call("on_loss", callbacks, trainer, value)
-            if trainer.stop_training:
-                break
-            optimizer.zero_grad()
-            if ddp is None:
-                loss.backward()
-            else:
-                if has_data:  # d(share * shard mean): summed over the ranks, the global mean's
-                    loss.backward(np.asarray(share))
-                ddp.sync_gradients()
-                n = int(count)
-            if clip_grad_norm is not None:
-                clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
+            try:
+                with anomaly_mode():
+                    if detect_anomaly:
+                        _check_batch(x, y)
+                    if has_data:
+                        out, state = _forward(model, x, stateful, state)
+                        loss = loss_fn(out, y)
+                        value = loss.item()
+                    if ddp is not None:  # the global batch's mean loss, the same on every rank
+                        mine = np.array([value * n if has_data else 0.0, n], dtype=np.float64)
+                        total, count = distributed.all_reduce(mine).tolist()
+                        value, share = total / count, n / count
+                    _call("on_loss", callbacks, trainer, value)
+                    if trainer.stop_training:
+                        if trainer.stop_reason and not math.isfinite(value):
+                            hint = _NO_OP_TO_BLAME if detect_anomaly else _FIND_THE_OP
+                            trainer.stop_reason = f"{trainer.stop_reason} {hint}"
+                        break
+                    optimizer.zero_grad()
+                    if ddp is None:
+                        loss.backward()
+                    else:
+                        if has_data:  # d(share * shard mean): summed over ranks, the global mean's
+                            loss.backward(np.asarray(share))
+                        ddp.sync_gradients()
+                        n = int(count)
+                    if clip_grad_norm is not None:
+                        clip_grad_norm_(model.parameters(), clip_grad_norm)
+                    optimizer.step()
+                    if detect_anomaly:
+                        _check_parameters(trainer.model, optimizer)
+            except AnomalyError as e:
+                raise _stop_on_anomaly(e, trainer, callbacks, history, n_batches) from None
             total_loss += value * n
             seen += n
             if has_data:
