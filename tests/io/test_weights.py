@@ -324,7 +324,7 @@ def test_truncated_file(good_file, keep):
         ),
         (pickle.dumps({"w": [1.0, 2.0]}), "header length"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40, "header length"),
-        (b"PK\x03\x04" + b"\x00" * 60, "header"),
+        (b"PK\x03\x04" + b"\x00" * 60, "load_pytorch"),
     ],
 )
 def test_damaged_or_foreign_file(tmp_path, content, match):

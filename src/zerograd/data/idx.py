@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import sys
 import tempfile
 import zlib
 from pathlib import Path
@@ -101,13 +102,20 @@ def _parse_header(head: bytes, path, magic, shape):
             f"header but the file holds only {len(head)} bytes."
         )
     dims = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = _TYPES[head[2]]
+    # NumPy refuses such a shape even with a 0 in it (it multiplies the other sizes)
+    if math.prod(max(d, 1) for d in dims) * dtype.itemsize > sys.maxsize:
+        raise IDXError(
+            f"IDX file {path}: header gives shape {dims} of {dtype.newbyteorder('=')}, too big "
+            "for any array; the header is corrupt."
+        )
     if shape is not None:
         ok = len(shape) == ndim and all(s is None or s == d for s, d in zip(shape, dims))
         if not ok:
             want = ", ".join("N" if s is None else str(s) for s in shape)
             want = f"({want},)" if len(shape) == 1 else f"({want})"
             raise IDXError(f"IDX file {path}: header gives shape {dims}, expected {want}.")
-    return _TYPES[head[2]], dims, header_length
+    return dtype, dims, header_length
 
 
 def _expected_bytes(dtype, dims) -> int:

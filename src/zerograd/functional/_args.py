@@ -51,6 +51,37 @@ def as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def layer_input(who, x) -> Tensor:
+    """A layer's input as a Tensor (a NumPy array is wrapped); anything else is a TypeError.
+
+    ``who`` is the layer itself (its repr names it with its config) or a name.
+    """
+    if isinstance(x, Tensor):
+        return x
+    array_like = hasattr(x, "__array_interface__") or hasattr(x, "__cuda_array_interface__")
+    if array_like and hasattr(x, "dtype") and hasattr(x, "shape"):
+        return Tensor(x)  # a NumPy (or CuPy) array or scalar: wrapped as a constant, no copy
+    name = who if isinstance(who, str) else repr(who)
+    raise TypeError(
+        f"{name}: input must be a Tensor, got {type(x).__name__}; wrap the data first, e.g. "
+        "zerograd.tensor(data)."
+    )
+
+
+def check_input_dtype(who, x, dtype) -> None:
+    """A TypeError naming the layer when its input's dtype is not its parameters' ``dtype``."""
+    if x.dtype == dtype:
+        return
+    name = who if isinstance(who, str) else repr(who)
+    if x.dtype.kind == "f":
+        fix = f"x.to('{dtype}'), or convert the layer with layer.to('{x.dtype}')"
+    else:
+        fix = f"x.to('{dtype}')"
+    raise TypeError(
+        f"{name}: input is {x.dtype} but the parameters are {dtype}; convert the input, e.g. {fix}."
+    )
+
+
 def shape_of(x) -> tuple:
     return x.shape if hasattr(x, "shape") else ()
 

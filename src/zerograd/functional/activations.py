@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function, Tensor
-from ..backend import array_module, erf
+from ..backend import array_module, erf, get_default_dtype
 from ._args import as_tensor, normalize_dim
 
 __all__ = [
@@ -216,9 +216,24 @@ class LogSoftmax(Function):
 # wrappers
 
 
+def _floating(op: str, x, promote: bool = False) -> Tensor:
+    """``x`` as a Tensor, refusing integer and bool input before NumPy would make it float64;
+    with ``promote`` (sigmoid, tanh: as torch.sigmoid and torch.tanh do) converting it to the
+    default float dtype instead."""
+    x = as_tensor(x)
+    if promote and x.dtype.kind in "biu":
+        return x.to(get_default_dtype())
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be floating point, got {x.dtype}; convert it first, e.g. "
+            "x.float() (NumPy would silently compute in float64)."
+        )
+    return x
+
+
 def step(x) -> Tensor:
     """The step function of the perceptron: 1 where x > 0, else 0 (gradient 0)."""
-    return Step()(x)
+    return Step()(as_tensor(x))
 
 
 def sigmoid(x) -> Tensor:
@@ -230,52 +245,56 @@ def sigmoid(x) -> Tensor:
     >>> [round(v, 3) for v in sigmoid(zerograd.tensor([1.0, 2.0])).tolist()]
     [0.731, 0.881]
     """
-    return Sigmoid()(x)
+    return Sigmoid()(_floating("sigmoid", x, promote=True))
 
 
 def tanh(x) -> Tensor:
-    """Hyperbolic tangent."""
-    return Tanh()(x)
+    """Hyperbolic tangent (integer input is converted to the default float dtype, as in
+    PyTorch)."""
+    return Tanh()(_floating("tanh", x, promote=True))
 
 
 def relu(x) -> Tensor:
-    """max(x, 0)."""
+    """max(x, 0); integers stay integers, as in PyTorch, but bool is refused (as PyTorch does)."""
+    x = as_tensor(x)
+    if x.dtype.kind == "b":
+        raise TypeError("relu: bool input is not supported; convert it first, e.g. x.float().")
     return ReLU()(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise (``torch.nn.functional.leaky_relu``)."""
-    return LeakyReLU(float(negative_slope))(x)
+    return LeakyReLU(float(negative_slope))(_floating("leaky_relu", x))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise."""
-    return ELU(float(alpha))(x)
+    return ELU(float(alpha))(_floating("elu", x))
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
     """x * Phi(x) (exact, with erf) or its tanh approximation (``approximate='tanh'``)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
-    return GELU(approximate)(x)
+    return GELU(approximate)(_floating("gelu", x))
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold`` like PyTorch."""
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta}.")
-    return Softplus(float(beta), float(threshold))(x)
+    return Softplus(float(beta), float(threshold))(_floating("softplus", x))
 
 
 def softmax(x, dim: int = -1, *, axis=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (default the last), without overflow."""
-    x = as_tensor(x)
+    x = _floating("softmax", x)
     return Softmax(normalize_dim("softmax", dim if axis is None else axis, x.ndim))(x)
 
 
 def log_softmax(x, dim: int = -1, *, axis=None) -> Tensor:
     """log(softmax(x)) along ``dim`` (default the last), computed stably."""
-    x = as_tensor(x)
+    x = _floating("log_softmax", x)
     return LogSoftmax(normalize_dim("log_softmax", dim if axis is None else axis, x.ndim))(x)
 
 

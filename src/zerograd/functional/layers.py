@@ -82,6 +82,15 @@ def linear(input, weight, bias=None) -> Tensor:
     return Linear()(x, W, bias)
 
 
+def _check_floating(op: str, x) -> None:
+    # the 1/(1-p) scale cannot be held by integers (int(1/(1-0.3)) == 1), as PyTorch also says
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be floating point while training, got {x.dtype}; convert it "
+            "first, e.g. x.float()."
+        )
+
+
 def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while training.
 
@@ -93,6 +102,7 @@ def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
     x = as_tensor(input)
     if not training or p == 0.0:
         return x
+    _check_floating("dropout", x)
     if p == 1.0:
         return x * 0.0
     return Dropout(float(p))(x)
@@ -123,6 +133,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True) -> Tensor:
         )
     if not training or p == 0.0:
         return x
+    _check_floating("dropout2d", x)
     if p == 1.0:
         return x * 0.0
     return Dropout(float(p), x.shape[:-2] + (1, 1))(x)

@@ -7,6 +7,8 @@ or class probabilities of the logits' shape, like ``torch.nn.functional.cross_en
 
 from __future__ import annotations
 
+import numbers
+
 from ..autograd import Function, Tensor
 from ..backend import array_module
 from ._args import as_tensor, check_reduction, shape_of
@@ -26,12 +28,21 @@ def _reduce(loss, reduction, denom=None):
     if reduction == "none":
         return loss
     total = loss.sum()
-    return total if reduction == "sum" else total / (loss.size if denom is None else denom)
+    if reduction == "sum":
+        return total
+    denom = loss.size if denom is None else denom
+    if not denom:  # an empty batch (or every target ignored): the mean is NaN, as in PyTorch
+        return array_module(loss).asarray(float("nan"), dtype=total.dtype)
+    return total / denom
 
 
 def _upstream(gy, reduction, n):
     """d(reduced loss)/d(per-element loss): gy / n for 'mean', else gy itself."""
-    return gy / n if reduction == "mean" else gy
+    if reduction != "mean":
+        return gy
+    if not n:  # nothing was averaged (an empty batch, every target ignored): zero, as in PyTorch
+        return gy * 0
+    return gy / n
 
 
 class MSELoss(Function):
@@ -80,13 +91,7 @@ class CrossEntropy(Function):
         logp = z - xp.log(s)
         p = e / s
         valid = t != self.ignore_index
-        t = xp.where(valid, t, 0)
-        if t.size and (t.min() < 0 or t.max() >= C):
-            bad = t[(t < 0) | (t >= C)][0]
-            raise IndexError(
-                f"cross_entropy: target {int(bad)} is out of range for {C} classes; class "
-                f"indices must be in [0, {C - 1}] (or ignore_index={self.ignore_index})."
-            )
+        t = xp.where(valid, t, 0)  # the wrapper checked every kept target is in [0, C)
         rows = xp.arange(M)
         w = valid.astype(x.dtype) if self.weight is None else self.weight[t] * valid
         loss = -logp[rows, t] * w
@@ -166,12 +171,7 @@ class NLLLoss(Function):
         xp = array_module(logp)
         M, C = logp.shape
         valid = t != self.ignore_index
-        t = xp.where(valid, t, 0)
-        if t.size and (t.min() < 0 or t.max() >= C):
-            raise IndexError(
-                f"nll_loss: targets must be class indices in [0, {C - 1}], got values in "
-                f"[{int(t.min())}, {int(t.max())}]."
-            )
+        t = xp.where(valid, t, 0)  # the wrapper checked every kept target is in [0, C)
         rows = xp.arange(M)
         w = valid.astype(logp.dtype) if self.weight is None else self.weight[t] * valid
         self.shape, self.dtype, self.t, self.w, self.rows = logp.shape, logp.dtype, t, w, rows
@@ -275,8 +275,9 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (``torch.nn.functional.mse_loss``)."""
     check_reduction("mse_loss", reduction)
     x, t = as_tensor(input), as_tensor(target)
+    _check_floating("mse_loss", x)
     _same_shape("mse_loss", x, t)
-    return MSELoss(reduction)(x, t)
+    return MSELoss(reduction)(x, cast(t, x.dtype))  # int or float64 targets must not upcast
 
 
 def _classes_last(x, op):
@@ -301,6 +302,49 @@ def _class_targets(op, x, t):
             f"{x.shape}."
         )
     return t.data.reshape(-1)
+
+
+def _check_ignore_index(op, ignore_index):
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(
+            f"{op}: ignore_index must be an int (a class index to skip, -100 by default), got "
+            f"{ignore_index!r}."
+        )
+
+
+def _check_class_range(op, tt, C, ignore_index):
+    """Every class-index target (other than ignore_index) in [0, C), before any work."""
+    kept = tt[tt != ignore_index]
+    if kept.size and (kept.min() < 0 or kept.max() >= C):
+        bad = int(kept[(kept < 0) | (kept >= C)][0])
+        raise IndexError(
+            f"{op}: target {bad} is out of range for {C} classes; class indices must be in "
+            f"[0, {C - 1}] (or equal ignore_index={ignore_index}). Check the number of "
+            "classes of the last layer, and that labels start at 0."
+        )
+
+
+def _check_floating(op, x):
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be floating point, got {x.dtype}; convert it first, e.g. x.float()."
+        )
+
+
+def _check_weight(op, name, w, shape):
+    """A per-element weight must broadcast to the input's shape."""
+    if w is None:
+        return
+    xp = array_module(w)
+    try:
+        out = xp.broadcast_shapes(w.shape, shape)
+    except ValueError:
+        out = None
+    if out != tuple(shape):
+        raise ValueError(
+            f"{op}: {name} of shape {w.shape} does not broadcast to the input's shape {shape}; "
+            "give one value per element, or per class along the last dimension."
+        )
 
 
 def cross_entropy(
@@ -341,9 +385,13 @@ def cross_entropy(
         raise ValueError(
             f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}."
         )
+    _check_ignore_index("cross_entropy", ignore_index)
     x, t = as_tensor(input), as_tensor(target)
     if x.dtype.kind != "f":
-        raise TypeError(f"cross_entropy: input must hold floating logits, got {x.dtype}.")
+        raise TypeError(
+            f"cross_entropy: input must hold floating logits, got {x.dtype}; convert it first, "
+            "e.g. x.float()."
+        )
     x2 = _classes_last(x, "cross_entropy")
     C = x2.shape[1]
     w = _const(weight, x)
@@ -365,6 +413,7 @@ def cross_entropy(
             f"cross_entropy: target must be class indices (ints) or probabilities, got {t.dtype}."
         )
     tt = _class_targets("cross_entropy", x, t) if x.ndim > 1 else t.data.reshape(-1)
+    _check_class_range("cross_entropy", tt, C, ignore_index)
     return _keep_shape(
         CrossEntropy(w, ignore_index, reduction, label_smoothing)(x2, tt), reduction, x
     )
@@ -383,7 +432,9 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities (N, C) or (N, C, d...)."""
     check_reduction("nll_loss", reduction)
+    _check_ignore_index("nll_loss", ignore_index)
     x, t = as_tensor(input), as_tensor(target)
+    _check_floating("nll_loss", x)
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold class indices (ints), got {t.dtype}.")
     x2 = _classes_last(x, "nll_loss")
@@ -391,6 +442,7 @@ def nll_loss(
     if w is not None and w.shape != (x2.shape[1],):
         raise ValueError(f"nll_loss: weight must have shape ({x2.shape[1]},), got {w.shape}.")
     tt = _class_targets("nll_loss", x, t) if x.ndim > 1 else t.data.reshape(-1)
+    _check_class_range("nll_loss", tt, x2.shape[1], ignore_index)
     return _keep_shape(NLLLoss(w, ignore_index, reduction)(x2, tt), reduction, x)
 
 
@@ -398,15 +450,25 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     """BCE on probabilities in [0, 1] (use ``binary_cross_entropy_with_logits`` on raw scores)."""
     check_reduction("binary_cross_entropy", reduction)
     p, t = as_tensor(input), as_tensor(target)
+    _check_floating("binary_cross_entropy", p)
     _same_shape("binary_cross_entropy", p, t)
-    d = p.data
-    if d.size and (d.min() < 0 or d.max() > 1):
-        raise ValueError(
-            f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
-            f"[{float(d.min()):.4g}, {float(d.max()):.4g}]. Apply sigmoid first, or use "
-            "binary_cross_entropy_with_logits on the raw scores."
-        )
-    return BinaryCrossEntropy(reduction)(p, t, _const(weight, p))
+    t = cast(t, p.dtype)  # int or float64 targets must not upcast
+    # written so that NaN fails too (every comparison with NaN is False), as in PyTorch
+    for name, d, fix in (
+        ("input", p.data, "Apply sigmoid first, or use binary_cross_entropy_with_logits on the "
+         "raw scores"),
+        ("target", t.data, "Targets are probabilities: 0 or 1 for hard labels"),
+    ):  # fmt: skip
+        inside = (d >= 0) & (d <= 1)
+        if not inside.all():
+            bad = d[~inside]
+            raise ValueError(
+                f"binary_cross_entropy: {name} must hold probabilities in [0, 1], got "
+                f"{bad.size} value(s) outside, e.g. {float(bad[0]):.4g}. {fix}."
+            )
+    w = _const(weight, p)
+    _check_weight("binary_cross_entropy", "weight", w, p.shape)
+    return BinaryCrossEntropy(reduction)(p, t, w)
 
 
 def binary_cross_entropy_with_logits(
@@ -418,6 +480,11 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """BCE on logits, sigmoid folded in for stability; ``pos_weight`` weighs positive examples."""
     check_reduction("binary_cross_entropy_with_logits", reduction)
+    op = "binary_cross_entropy_with_logits"
     x, t = as_tensor(input), as_tensor(target)
-    _same_shape("binary_cross_entropy_with_logits", x, t)
-    return BCEWithLogits(reduction)(x, t, _const(weight, x), _const(pos_weight, x))
+    _check_floating(op, x)
+    _same_shape(op, x, t)
+    w, pw = _const(weight, x), _const(pos_weight, x)
+    _check_weight(op, "weight", w, x.shape)
+    _check_weight(op, "pos_weight", pw, x.shape)
+    return BCEWithLogits(reduction)(x, cast(t, x.dtype), w, pw)

@@ -169,8 +169,14 @@ def batch_norm(
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: pass both running_mean and running_var, or neither.")
     if training:
-        m = x.numel() // C
-        if m <= 1:
+        m = x.numel() // C if C else 0
+        if m == 0:
+            # an empty batch (N = 0) gives an empty output, as in PyTorch; it has no statistics,
+            # so it is normalised with neutral ones and the running statistics stay as they are
+            xp = array_module(x.data)
+            neutral = xp.zeros(C, dtype=x.dtype), xp.ones(C, dtype=x.dtype)
+            return BatchNorm(False, float(eps), *neutral)(x, weight, bias)
+        if m == 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {x.shape}. Use a batch of 2 or more, or call .eval() on the model."

@@ -172,7 +172,9 @@ def _check_input(op: str, x: Tensor) -> None:
         hint = " Add the batch dimension with x.unsqueeze(0)." if x.ndim == 3 else ""
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}.{hint}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {x.dtype}.")
+        raise TypeError(
+            f"{op}: input must be floating point, got {x.dtype}; convert it first, e.g. x.float()."
+        )
 
 
 def _pool_args(op: str, x: Tensor, kernel_size, stride, padding) -> tuple:

@@ -318,11 +318,12 @@ def _state(s, x, H) -> Tensor:
 
 def _project(x, weight_ih, bias_ih, reverse: bool) -> Tensor:
     """xw = x W_ih^T + b_ih for every step in one matmul: (L, N, H_in) -> (L, N, G*H)."""
-    L, N, _ = x.shape
+    L, N, H_in = x.shape
     if reverse:
         x = x[::-1]  # the backward direction reads the sequence from its end
-    xw = linear(x.reshape(L * N, -1), weight_ih, bias_ih)  # (L*N, H_in) @ (H_in, G*H)
-    return xw.reshape(L, N, -1)
+    # sizes spelled out, not -1: an empty batch (N = 0) makes -1 ambiguous
+    xw = linear(x.reshape(L * N, H_in), weight_ih, bias_ih)  # (L*N, H_in) @ (H_in, G*H)
+    return xw.reshape(L, N, xw.shape[-1])
 
 
 def rnn_layer(

@@ -6,6 +6,7 @@ transpose and basic indexing return views of the input (sharing its version coun
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd import Function, Tensor, _index_key
@@ -226,7 +227,8 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, 1)
     if s > e:
         raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}).")
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
+    # the merged size spelled out, not -1, so an empty batch (0, C, H, W) flattens too
+    return reshape(x, x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :])
 
 
 def permute(x, *dims) -> Tensor:

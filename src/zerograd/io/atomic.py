@@ -12,6 +12,7 @@ half-written target.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 
@@ -42,6 +43,9 @@ def atomic_write(path, mode: str = "wb", *, encoding: str | None = None):
     ------
     ValueError
         If ``mode`` is not a write mode, or ``encoding`` is given in binary mode.
+    OSError
+        Of the original type and errno (a full disk, no permission ...), naming ``path`` and saying
+        that nothing there was changed; no temporary file is left.
 
     Examples
     --------
@@ -71,7 +75,10 @@ def atomic_write(path, mode: str = "wb", *, encoding: str | None = None):
         raise ValueError("atomic_write: encoding is only for text modes ('w'), not 'wb'.")
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = _create_temp(directory, os.path.basename(path))
+    try:
+        fd, tmp = _create_temp(directory, os.path.basename(path))
+    except OSError as e:
+        raise _naming(e, path, "could not create a temporary file beside") from None
     try:
         kwargs = {} if binary else {"encoding": encoding or "utf-8"}
         with os.fdopen(fd, mode, **kwargs) as f:
@@ -79,12 +86,25 @@ def atomic_write(path, mode: str = "wb", *, encoding: str | None = None):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         # KeyboardInterrupt too: the old file stays, the half-written one goes
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, a quota, an I/O error: say which file
+            raise _naming(e, path, "could not write") from None
         raise
     _fsync_directory(directory)
+
+
+def _naming(e: OSError, path: str, what: str) -> OSError:
+    """``e`` (same type and errno) with a message naming ``path`` and saying nothing changed."""
+    reason = e.strerror or str(e)
+    hint = " Free some space or write elsewhere." if e.errno == errno.ENOSPC else ""
+    message = (
+        f"atomic_write: {what} {path!r} ({reason}); whatever was there before is unchanged and "
+        f"no partial file was left.{hint}"
+    )
+    return type(e)(e.errno, message) if e.errno is not None else type(e)(message)
 
 
 def _create_temp(directory: str, name: str):

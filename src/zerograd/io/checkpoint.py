@@ -261,12 +261,26 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
             optimizer.load_state_dict(optimizer_sd)
         if scheduler is not None:
             scheduler.load_state_dict(fields["scheduler"])
-    except BaseException:
+    except BaseException as e:
         for owner, previous in reversed(undo):
             owner.load_state_dict(previous)
+            _drop_new_group_keys(owner, previous)
+        if type(e) in (ValueError, TypeError, RuntimeError):  # name the file, keep the type
+            raise type(e)(f"{where} does not fit: {e}") from None
         raise
     backend.set_rng_state(fields["rng_state"])
     return {"epoch": fields["epoch"], "extra": fields["extra"]}
+
+
+def _drop_new_group_keys(owner, previous) -> None:
+    """Undo what ``load_state_dict`` merges rather than replaces: the keys a loaded parameter
+    group added (PyTorch's rule keeps unknown keys such as ``initial_lr``)."""
+    groups = getattr(owner, "param_groups", None)
+    if not isinstance(groups, list) or not isinstance(previous, Mapping):
+        return
+    for group, saved in zip(groups, previous.get("param_groups", [])):
+        for key in set(group) - set(saved) - {"params"}:
+            del group[key]
 
 
 def _copy_optimizer_state(sd) -> dict:
@@ -322,5 +336,8 @@ def _check_rng_state(state, where: str) -> None:
     spare = type(backend.generator().bit_generator)()
     try:
         spare.state = state
-    except (TypeError, ValueError, KeyError) as e:
-        raise ValueError(f"{where}: the saved RNG state cannot be restored ({e}).") from None
+    except Exception as e:  # NumPy raises TypeError, KeyError, OverflowError ... for bad states
+        raise ValueError(
+            f"{where}: the saved RNG state cannot be restored ({type(e).__name__}: {e}); the file "
+            "is damaged."
+        ) from None

@@ -40,6 +40,8 @@ from io import BytesIO
 
 import numpy
 
+from .weights import load_state_dict_from
+
 __all__ = ["load_pytorch", "load_pytorch_into"]
 
 # torch dtype name -> the NumPy type holding the same bits, little-endian
@@ -193,7 +195,8 @@ def load_pytorch_into(module, path, strict: bool = True, key: str | None = None)
         From ``load_state_dict``: missing or unexpected keys (with ``strict``) and shape
         mismatches, all listed; the module is unchanged.
     """
-    return module.load_state_dict(load_pytorch(path, key=key), strict=strict)
+    state = load_pytorch(path, key=key)
+    return load_state_dict_from(module, state, strict, "load_pytorch_into", path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -260,7 +260,18 @@ def load_into(module, path, strict: bool = True):
         tensors = OrderedDict(
             (k[len("model.") :], v) for k, v in tensors.items() if k.startswith("model.")
         )
-    return module.load_state_dict(tensors, strict=strict)
+    return load_state_dict_from(module, tensors, strict, "load_into", path)
+
+
+def load_state_dict_from(module, state, strict: bool, who: str, path):
+    """``module.load_state_dict(state, strict)``, its errors naming the file ``state`` came from
+    (same type; the module is unchanged, as load_state_dict guarantees)."""
+    try:
+        return module.load_state_dict(state, strict=strict)
+    except (ValueError, TypeError, RuntimeError) as e:  # name the file, keep the type
+        if type(e) not in (ValueError, TypeError, RuntimeError):
+            raise
+        raise type(e)(f"{who}: {os.fspath(path)!r} does not fit: {e}") from None
 
 
 def _read(path):
@@ -326,7 +337,14 @@ def _read_header(f, path):
             f"it is {size} bytes long",
             "at least 8 bytes (the header length) followed by a JSON header",
         )
-    n = int.from_bytes(f.read(8), "little")
+    first = f.read(8)
+    if first.startswith(b"PK\x03\x04"):
+        raise _invalid(
+            path,
+            "it is a zip archive, as torch.save writes (.pt / .pth), not safetensors; read it with "
+            "zerograd.io.load_pytorch(path) or load_pytorch_into(module, path)",
+        )
+    n = int.from_bytes(first, "little")
     if n > size - 8:
         raise _invalid(
             path,

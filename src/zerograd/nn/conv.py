@@ -7,7 +7,7 @@ import numbers
 
 from ..autograd import Tensor
 from ..creation import empty
-from ..functional._args import int_pair
+from ..functional._args import check_input_dtype, int_pair, layer_input
 from ..functional.conv import conv2d
 from . import init
 from .module import Module
@@ -91,6 +91,7 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = layer_input(self, x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             if x.ndim == 3:
                 hint = " Add the batch dimension with x.unsqueeze(0)."
@@ -102,6 +103,7 @@ class Conv2d(Module):
                 f"{self!r}: input has shape {x.shape} but must be (N, {self.in_channels}, H, W)."
                 f"{hint}"
             )
+        check_input_dtype(self, x, self.weight.dtype)
         try:
             return conv2d(
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups

@@ -7,6 +7,7 @@ import math
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty
+from ..functional._args import check_input_dtype, layer_input
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -39,12 +40,15 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = layer_input(self, x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             hint = " Flatten the images first, e.g. nn.Flatten()." if x.ndim > 2 else ""
             raise ValueError(
                 f"{self!r}: input has shape {x.shape} but its last dimension must be "
                 f"{self.in_features}.{hint}"
             )
+        # NumPy would compute int or float64 input in float64, silently changing the dtype
+        check_input_dtype(self, x, self.weight.dtype)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

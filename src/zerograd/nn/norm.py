@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty, ones, tensor, zeros
+from ..functional._args import check_input_dtype, layer_input
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -78,16 +79,20 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
+        x = layer_input(self, x)
         self._check_input(x)
+        for t in (self.weight, self.running_mean):
+            if t is not None:
+                check_input_dtype(self, x, t.dtype)
+                break
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # a cumulative average of every batch seen so far
-                momentum = 1.0 / int(self.num_batches_tracked.item())
+        count = self.training and self.track_running_stats
+        if count and self.momentum is None:  # a cumulative average of every batch seen so far
+            momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)
         # batch statistics while training, and in eval too when no running statistics are kept
         use_batch = self.training or self.running_mean is None
         update = not self.training or self.track_running_stats
-        return F.batch_norm(
+        y = F.batch_norm(
             x,
             self.running_mean if update else None,
             self.running_var if update else None,
@@ -97,6 +102,9 @@ class _BatchNorm(Module):
             momentum=momentum,
             eps=self.eps,
         )
+        if count:  # only once the batch was accepted: a rejected input changes no state
+            self.num_batches_tracked.add_(1)
+        return y
 
     def extra_repr(self) -> str:
         return (

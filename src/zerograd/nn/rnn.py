@@ -19,6 +19,7 @@ import warnings
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty
+from ..functional._args import check_input_dtype, layer_input
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -143,12 +144,7 @@ class RNNBase(Module):
                 f"{self!r}: input has shape {x.shape}, a sequence of length 0; it needs at least "
                 "one time step."
             )
-        W = self.weight_ih_l0
-        if x.dtype != W.dtype:
-            raise TypeError(
-                f"{self!r}: input is {x.dtype} but the parameters are {W.dtype}; convert one of "
-                f"them, e.g. x.to('{W.dtype}') or layer.to('{x.dtype}')."
-            )
+        check_input_dtype(self, x, self.weight_ih_l0.dtype)
         return x.ndim == 3
 
     def _check_hx(self, hx, x, batched) -> tuple | None:
@@ -187,7 +183,7 @@ class RNNBase(Module):
 
     # --- forward ------------------------------------------------------------------------------
     def forward(self, input: Tensor, hx=None):
-        x = input
+        x = layer_input(self, input)
         batched = self._check_input(x)
         states = self._check_hx(hx, x, batched)
         if not batched:
@@ -374,17 +370,14 @@ class RNNCellBase(Module):
         """Check the input and states; return x as one time step (1, N, H_in), the states as
         (N, H) tensors (or None) and whether the input was batched."""
         H_in, H = self.input_size, self.hidden_size
+        x = layer_input(self, x)
         if x.ndim not in (1, 2) or x.shape[-1] != H_in:
             raise ValueError(
                 f"{self!r}: input has shape {x.shape} but must be (N, {H_in}), or ({H_in},) for "
                 "one unbatched sample. A cell takes one time step; for whole sequences use the "
                 "layer (nn.RNN, nn.LSTM, nn.GRU)."
             )
-        if x.dtype != self.weight_ih.dtype:
-            raise TypeError(
-                f"{self!r}: input is {x.dtype} but the parameters are {self.weight_ih.dtype}; "
-                f"convert one of them, e.g. x.to('{self.weight_ih.dtype}')."
-            )
+        check_input_dtype(self, x, self.weight_ih.dtype)
         batched = x.ndim == 2
         states = None
         if hx is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import types
 from bisect import bisect_left, bisect_right
 
@@ -136,15 +137,29 @@ class LRScheduler:
         self._update_from(state_dict, skip=())
 
     def _check_keys(self, state_dict: dict) -> None:
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected the dict from state_dict(), got "
+                f"{type(state_dict).__name__}."
+            )
         own = [k for k in self.__dict__ if k != "optimizer"]
         missing = sorted(k for k in own if k not in state_dict)
         unexpected = sorted(k for k in state_dict if k not in own)
-        if missing or unexpected:
+        # a value of another kind (a damaged file) would only fail at a later step()
+        wrong = [
+            k for k in own if k in state_dict and not _same_kind(self.__dict__[k], state_dict[k])
+        ]
+        if missing or unexpected or wrong:
             raise ValueError(
                 f"Error(s) in loading state_dict for {type(self).__name__}: "
                 + "; ".join(
                     [f"missing key {k!r}" for k in missing]
                     + [f"unexpected key {k!r}" for k in unexpected]
+                    + [
+                        f"{k!r} is {_clip(state_dict[k])}, not like this schedule's "
+                        f"{_clip(self.__dict__[k])}"
+                        for k in wrong
+                    ]
                 )
                 + ". Load a state_dict saved from the same kind of schedule."
             )
@@ -167,6 +182,37 @@ def _per_group(name: str, optimizer: Optimizer, what: str, value) -> list:
             )
         return list(value)
     return [value] * n
+
+
+def _same_kind(own, saved) -> bool:
+    """Whether a saved value can stand where ``own`` is: numbers for numbers, lists for lists
+    (item by item), strings for strings (None either way, other objects are not compared)."""
+    if own is None or saved is None:
+        return True
+    if isinstance(own, bool):
+        return isinstance(saved, bool)
+    if isinstance(own, (int, float)):
+        return isinstance(saved, (int, float)) and not isinstance(saved, bool)
+    if isinstance(own, (list, tuple)):
+        return isinstance(saved, (list, tuple)) and all(map(_same_kind, own, saved))
+    if isinstance(own, str):
+        return isinstance(saved, str)
+    return True
+
+
+def _clip(value, n: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _finite(name: str, what: str, value, minimum: float = 0.0) -> float:
+    """A real number >= minimum and finite: a negative, NaN or infinite factor would silently
+    make the lr negative or NaN at some later epoch."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: {what} must be a number, got {value!r}.")
+    if not minimum <= value < math.inf:
+        raise ValueError(f"{name}: {what} must be a finite number >= {minimum}, got {value!r}.")
+    return value
 
 
 def _positive_int(name: str, what: str, value) -> int:
@@ -261,7 +307,7 @@ class StepLR(LRScheduler):
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
         self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = gamma
+        self.gamma = _finite("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -293,6 +339,10 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        if not isinstance(milestones, (list, tuple, range)):
+            raise TypeError(
+                f"MultiStepLR: milestones must be a list of epochs (ints), got {milestones!r}."
+            )
         milestones = list(milestones)
         for m in milestones:
             if isinstance(m, bool) or not isinstance(m, int):
@@ -300,7 +350,7 @@ class MultiStepLR(LRScheduler):
                     f"MultiStepLR: milestones must be integers (epochs), got {milestones!r}."
                 )
         self.milestones = sorted(milestones)
-        self.gamma = gamma
+        self.gamma = _finite("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -332,7 +382,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = gamma
+        self.gamma = _finite("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -375,7 +425,7 @@ class CosineAnnealingLR(LRScheduler):
         if not T_max > 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be > 0 (epochs), got {T_max!r}.")
         self.T_max = T_max
-        self.eta_min = eta_min
+        self.eta_min = _finite("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -447,7 +497,7 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}.")
         self.start_factor = start_factor
         self.end_factor = end_factor
-        self.total_iters = total_iters
+        self.total_iters = _positive_int("LinearLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -646,6 +696,15 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(
                 f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}."
             )
+        for what, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"ReduceLROnPlateau: {what} must be an int >= 0 (epochs), got {value!r}."
+                )
+        _finite("ReduceLROnPlateau", "threshold", threshold)
+        _finite("ReduceLROnPlateau", "eps", eps)
+        for value in min_lr if isinstance(min_lr, (list, tuple)) else (min_lr,):
+            _finite("ReduceLROnPlateau", "min_lr", value)
         self.optimizer = optimizer
         self.factor = factor
         if isinstance(min_lr, (list, tuple)):
@@ -669,7 +728,13 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metric) -> None:
         """Record one epoch's metric (a number or a one-element Tensor) and maybe reduce the lr."""
-        current = float(metric)
+        try:
+            current = float(metric)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"ReduceLROnPlateau.step: metric must be a number (the epoch's validation loss or "
+                f"accuracy), got {metric!r}."
+            ) from None
         self.last_epoch += 1
         if self._is_better(current, self.best):
             self.best = current

@@ -15,6 +15,7 @@ identity::
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -169,6 +170,12 @@ class Optimizer:
         for key in keys:
             value = out[key]
             try:
+                # float("0.1") and float(True) would pass: a str or bool here is a mistake
+                numbers = value if key in self._pair_options else (value,)
+                if key not in self._flag_options and any(
+                    isinstance(v, (str, bytes, bool)) for v in _iterable(numbers)
+                ):
+                    raise TypeError
                 if key in self._flag_options:
                     value = bool(value)
                 elif key in self._pair_options:
@@ -285,7 +292,9 @@ class Optimizer:
             )
         saved_groups = state_dict["param_groups"]
         saved_state = state_dict["state"]
-        problems = []
+        problems = _malformed(saved_groups, saved_state)
+        if problems:  # the checks below assume this much structure
+            self._raise_load_problems(problems)
         if len(saved_groups) != len(self.param_groups):
             problems.append(
                 f"the state_dict has {len(saved_groups)} parameter group(s), this optimizer has "
@@ -346,7 +355,7 @@ class Optimizer:
                 elif k == "step":
                     try:
                         restored[k] = int(_plain(v))
-                    except (TypeError, ValueError):
+                    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
                         problems.append(f"state[{key}]['step'] must be a number, got {v!r}")
                 else:
                     a = v.data if isinstance(v, Tensor) else v
@@ -407,6 +416,34 @@ def _plain(value):
     return value
 
 
+def _malformed(saved_groups, saved_state) -> list[str]:
+    """What keeps a state_dict from having ``state_dict()``'s structure (from a damaged file)."""
+    if not isinstance(saved_groups, (list, tuple)):
+        return [f"'param_groups' is a {type(saved_groups).__name__}, not a list of dicts"]
+    if not isinstance(saved_state, dict):
+        return [f"'state' is a {type(saved_state).__name__}, not a dict"]
+    problems = []
+    for i, saved in enumerate(saved_groups):
+        if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+            problems.append(f"saved parameter group {i} is not a dict with a list of 'params'")
+        elif not all(_is_index(k) for k in saved["params"]):
+            problems.append(
+                f"saved parameter group {i} lists params {saved['params']!r}; expected "
+                "parameter indices (ints)"
+            )
+    for key, entry in saved_state.items():
+        if not _is_index(key):
+            problems.append(f"state key {key!r} is not a parameter index (an int)")
+        elif not isinstance(entry, dict):
+            problems.append(f"state[{key!r}] is a {type(entry).__name__}, not a dict")
+    return problems
+
+
+def _is_index(key) -> bool:
+    key = _as_index(key)
+    return isinstance(key, int) and not isinstance(key, bool)
+
+
 def _as_index(key):
     """A saved parameter index as an int (JSON-style checkpoints turn int keys into strings)."""
     if isinstance(key, str) and key.isdigit():
@@ -414,9 +451,16 @@ def _as_index(key):
     return _plain(key)
 
 
+def _iterable(v):
+    return v if isinstance(v, (tuple, list)) else (v,)
+
+
 def _negative(options: dict, *names: str) -> list[str]:
-    """A problem for each named hyper-parameter that is not >= 0 (NaN included)."""
-    return [f"{n} must be >= 0, got {options[n]!r}" for n in names if not options[n] >= 0.0]
+    """A problem for each named hyper-parameter that is not >= 0 (NaN included) or is infinite."""
+    problems = [f"{n} must be >= 0, got {options[n]!r}" for n in names if not options[n] >= 0.0]
+    # an infinite lr, momentum or decay turns every weight into inf or NaN at the first step
+    problems += [f"{n} must be finite, got {options[n]!r}" for n in names if options[n] == math.inf]
+    return problems
 
 
 def _lerp_(a, b, weight: float, tmp) -> None:
