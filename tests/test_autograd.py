@@ -332,3 +332,11 @@ def test_function_with_non_tensor_inputs_records_only_tensors():
     y = F.mul(x, np.array([3.0, 4.0]))
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+
+
+def test_tensor_from_python_floats_takes_the_default_dtype():
+    # as zerograd.tensor and torch.Tensor do; NumPy alone would make float64 and upcast the rest
+    assert zg.Tensor([0.5, 1.5]).dtype == np.float32
+    assert zg.Tensor(0.5).dtype == np.float32
+    assert zg.Tensor([1, 2]).dtype == np.int64
+    assert zg.Tensor(np.array([0.5])).dtype == np.float64  # an array keeps its dtype

@@ -373,6 +373,12 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data.data
+        elif isinstance(data, (float, list, tuple)):
+            # Python floats become the default dtype (float32), as in zerograd.tensor and
+            # torch.Tensor; NumPy would make them float64 and upcast everything they meet
+            data = as_array(data)
+            if data.dtype == backend.float64:
+                data = data.astype(backend.get_default_dtype())
         data = as_array(data)
         self.data = data
         self.grad = None
