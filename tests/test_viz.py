@@ -3,6 +3,7 @@
 
 import os
 import re
+import shutil
 import stat
 import sys
 
@@ -291,3 +292,15 @@ def test_dot_failing_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"exit status 3 \(Error: syntax error in line 1\)"):
         graph(y, tmp_path / "g.svg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_real_graphviz_renders_an_lstm_model_graph(tmp_path):
+    zg.manual_seed(0)
+    model = zg.models.create("char-lstm", vocab_size=20, embedding_dim=4, hidden_size=8)
+    out, _ = model(zg.tensor([[1, 2, 3]]))
+    svg = tmp_path / "g.svg"
+    zg.viz.graph(out.sum(), svg, params=dict(model.named_parameters()))
+    text = svg.read_text()
+    assert text.startswith("<?xml") and "<svg" in text
+    assert "lstm.weight_hh_l0" in text and "lstmlayer" in text
