@@ -92,6 +92,7 @@ def show_freezing(seed: int) -> dict:
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     print("  model: base = Conv2d(1, 4, 3) - ReLU - MaxPool2d(2), head = Flatten - Linear(676, 10)")
     print(f"  model.base.freeze(): {frozen} parameters frozen, {trainable} trainable")
+    print(zg.summary(model, (1, 1, 28, 28)))  # the Trainable column says which layers are frozen
     for name, g in grads.items():
         print(
             f"    {name:16s} requires_grad={str(params[name].requires_grad):5s} "
