@@ -908,8 +908,12 @@ def _release(fn: Function, retain_graph: bool) -> None:
         fn._retained = None  # its tensors point back at fn
 
 
-def _topological_order(root: Function) -> list:
-    """Nodes reachable from ``root``, each after every node that consumes its outputs."""
+def _topological_order(root: Function, who: str = "backward") -> list:
+    """Nodes reachable from ``root``, each after every node that consumes its outputs.
+
+    A graph already freed by backward() is an error naming ``who`` asked (``viz.graph`` walks
+    the same order, reversed).
+    """
     post = []
     seen = set()
     stack = [(root, False)]
@@ -923,8 +927,8 @@ def _topological_order(root: Function) -> list:
         seen.add(fn)
         if fn.inputs is None:
             raise RuntimeError(
-                f"backward: the graph through {fn.name} was already freed by an earlier "
-                "backward(). Pass retain_graph=True to the first backward() to run it twice, or "
+                f"{who}: the graph through {fn.name} was already freed by backward() (an "
+                "earlier call). Pass retain_graph=True to that backward() to keep it, or "
                 "recompute the forward pass."
             )
         stack.append((fn, True))

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
-from .autograd import Tensor
+from .autograd import Tensor, _topological_order
 from .io.atomic import atomic_write
 from .nn.parameter import Parameter
 
@@ -198,29 +198,9 @@ def _check_path(path):
 
 
 def _functions(root) -> list:
-    """Every Function the root depends on, each after the functions that made its inputs."""
-    order = []
-    seen = set()
-    stack = [(root, False)]
-    while stack:  # depth-first without recursion: a graph 20,000 ops deep is fine
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if fn in seen:
-            continue
-        seen.add(fn)
-        if fn.inputs is None:
-            raise RuntimeError(
-                f"graph: the graph behind this tensor was already freed by backward() (found at "
-                f"{fn.name}). Draw it before calling backward(), or call "
-                "backward(retain_graph=True) to keep it."
-            )
-        stack.append((fn, True))
-        for x in reversed(fn.inputs):  # reversed: the first input is visited (numbered) first
-            if isinstance(x, Tensor) and x._creator is not None and x._creator not in seen:
-                stack.append((x._creator, False))
-    return order
+    """Every Function the root depends on, each after the functions that made its inputs: the
+    order backward walks, reversed."""
+    return _topological_order(root, who="graph")[::-1]
 
 
 def _to_dot(tensor: Tensor, names: dict, show_constants: bool, rankdir: str) -> str:
