@@ -1,18 +1,44 @@
-"""Gradient clipping (``torch.nn.utils``): ``clip_grad_norm_`` and ``clip_grad_value_``.
+"""Gradient clipping (``torch.nn.utils``): ``clip_grad_norm_`` and ``clip_grad_value_``; and
+``evaluating(model)``, eval mode for a ``with`` block.
 
-Both edit the parameters' ``.grad`` in place and skip parameters without a gradient. Call them
-between ``loss.backward()`` and ``optimizer.step()``; recurrent nets use them against exploding
-gradients.
+The clipping functions edit the parameters' ``.grad`` in place and skip parameters without a
+gradient. Call them between ``loss.backward()`` and ``optimizer.step()``; recurrent nets use them
+against exploding gradients.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from ..autograd import Tensor, no_grad
 from ..backend import array_module
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "evaluating"]
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    """Put ``model`` in eval mode for a ``with`` block, then give every sub-module back the mode it
+    had (a frozen batch norm left in eval mode inside a training model stays so).
+
+    Examples
+    --------
+    >>> from zerograd import nn
+    >>> net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    >>> with evaluating(net):
+    ...     net.training, net[1].training
+    (False, False)
+    >>> net.training, net[1].training
+    (True, True)
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
 def _grads(parameters) -> list:

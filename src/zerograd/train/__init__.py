@@ -4,12 +4,14 @@ from .callbacks import (
     Callback,
     EarlyStopping,
     LRSchedulerCallback,
+    MetricsLogger,
     ModelCheckpoint,
     NaNGuard,
     ProgressBar,
 )
 from .history import History
-from .loop import Trainer, detach_state, evaluate, fit, predict
+from .loop import Trainer, detach_state, evaluate, evaluating, fit, predict
+from .step import NonFiniteLoss, StopTraining, train_step
 from .metrics import (
     Accuracy,
     Metric,
@@ -33,6 +35,11 @@ __all__ = [
     "EarlyStopping",
     "LRSchedulerCallback",
     "NaNGuard",
+    "MetricsLogger",
+    "StopTraining",
+    "NonFiniteLoss",
+    "train_step",
+    "evaluating",
     "Metric",
     "Accuracy",
     "TopK",

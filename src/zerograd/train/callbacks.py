@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from .step import NonFiniteLoss
+
 __all__ = [
     "Callback",
     "ProgressBar",
@@ -23,6 +25,7 @@ __all__ = [
     "EarlyStopping",
     "LRSchedulerCallback",
     "NaNGuard",
+    "MetricsLogger",
 ]
 
 
@@ -188,8 +191,6 @@ class ModelCheckpoint(Callback):
         )
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if trainer.stop_reason and "NaN" in trainer.stop_reason:
-            return
         if self.save_best:
             value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
             if value is None:
@@ -262,15 +263,105 @@ class LRSchedulerCallback(Callback):
             self.scheduler.step()
 
 
+def _last_checkpoint(trainer) -> str | None:
+    """The path of the last checkpoint a ``ModelCheckpoint`` of this fit has on disk, if any."""
+    for c in getattr(trainer, "callbacks", ()):
+        if isinstance(c, ModelCheckpoint) and c.save_last and os.path.exists(c.last_path):
+            return c.last_path
+    return None
+
+
 class NaNGuard(Callback):
     """Stop at once when the loss is NaN or inf, before the bad gradients reach the weights."""
 
     def on_loss(self, trainer, value):
         if not math.isfinite(value):
-            trainer.stop_training = True
-            trainer.stop_reason = (
+            saved = _last_checkpoint(trainer)
+            kept = f"the last good checkpoint, {saved}, was kept" if saved else "nothing was saved"
+            raise NonFiniteLoss(
                 f"NaN guard: the loss became {value} at epoch {trainer.epoch}, batch "
-                f"{trainer.batch + 1}; training stopped before the update, and the last good "
-                "checkpoint was kept. Lower the learning rate, check the inputs for NaN, or clip "
-                "gradients."
+                f"{trainer.batch + 1}; training stopped before the update, and {kept}. Lower "
+                "the learning rate, check the inputs for NaN, or clip gradients.",
+                value,
+                trainer.epoch,
+                trainer.batch,
             )
+
+
+class MetricsLogger(Callback):
+    """Write ``metrics.csv``: a row per epoch, and a step row every ``every`` steps (the mean loss
+    of those steps), so a spreadsheet or pandas reads the run; the step rows also go into
+    ``history.steps`` for the curves. A resumed run (``start_epoch`` > 0) keeps the rows up to
+    its checkpoint's epoch and drops any written after it."""
+
+    order = 90  # after the LR schedule (the row shows the lr the epoch used), before checkpoints
+    rank_zero_only = True
+    COLUMNS = ("kind", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+               "seconds")  # fmt: skip
+
+    def __init__(self, path, every: int = 50, start_epoch: int = 0):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"MetricsLogger: every must be a positive int, got {every!r}.")
+        self.path, self.every, self.start_epoch = os.fspath(path), every, start_epoch
+        self.file = None
+
+    def _kept_rows(self) -> list:
+        import csv
+
+        if self.start_epoch == 0 or not os.path.exists(self.path):
+            return []
+        with open(self.path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[1:]
+        kept = []
+        for row in rows:  # a row torn by a killed process has too few cells: dropped
+            if len(row) == len(self.COLUMNS) and row[1].isdigit():
+                if int(row[1]) <= self.start_epoch:
+                    kept.append(row)
+        return kept
+
+    def on_train_begin(self, trainer):
+        import csv
+
+        from ..io import atomic_write
+
+        kept = self._kept_rows()
+        with atomic_write(self.path, "w") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(self.COLUMNS)
+            writer.writerows(kept)
+        self.file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = csv.writer(self.file, lineterminator="\n")
+        self.losses = []
+
+    def _row(self, kind, epoch, step, logs, lr):
+        cells = [kind, epoch, step]
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            cells.append(f"{logs[key]:.6g}" if key in logs else "")
+        cells += [f"{lr:.6g}", f"{logs['seconds']:.3f}" if "seconds" in logs else ""]
+        self.writer.writerow(cells)
+        self.file.flush()
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.losses.append(logs["loss"])
+        per_epoch = trainer.batches_per_epoch or 0
+        done = batch + 1
+        if done % self.every and done != per_epoch:
+            return
+        step = (trainer.epoch - 1) * per_epoch + done
+        loss = sum(self.losses) / len(self.losses)
+        lr = trainer.optimizer.param_groups[0]["lr"]
+        self.losses = []
+        self._row("step", trainer.epoch, step, {"loss": loss}, lr)
+        trainer.history.steps.append(
+            {"step": step, "epoch": trainer.epoch, "step_in_epoch": done,
+             "steps_per_epoch": max(per_epoch, done), "loss": loss, "lr": lr}  # fmt: skip
+        )
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        per_epoch = trainer.batches_per_epoch or 0
+        self._row("epoch", epoch, epoch * per_epoch, logs, logs.get("lr", math.nan))
+
+    def on_train_end(self, trainer):
+        if self.file is not None:
+            self.file.close()
+            self.file = None

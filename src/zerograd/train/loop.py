@@ -1,28 +1,41 @@
-"""``fit``, ``evaluate``, ``predict``: the one training loop of the CLI, lessons and benchmarks."""
+"""``fit``, ``evaluate``, ``predict``: the one training loop of the run layer, lessons and
+benchmarks. ``fit`` is a loop over epochs and batches around ``step.train_step``; the NaN guard,
+anomaly mode, truncated BPTT, clipping and the distributed path wrap or hook into the step."""
 
 from __future__ import annotations
 
-import contextlib
-import math
 import sys
 import time
 
 import numpy as np
 
-from .. import autograd, backend, distributed
+from .. import autograd, distributed
 from ..autograd import AnomalyError, Tensor, no_grad
 from ..distributed import DistributedDataParallel, DistributedLoader, SyncBatchNorm
 from ..nn import anomaly as _anomaly  # noqa: F401  (anomaly mode's layer names)
-from ..nn.utils import clip_grad_norm_
+from ..nn.utils import clip_grad_norm_, evaluating
 from .callbacks import ModelCheckpoint, NaNGuard, ProgressBar
 from .history import History
 from .metrics import make_metric
+from .step import (
+    GlobalBatch,
+    NonFiniteLoss,
+    Stateful,
+    StopTraining,
+    check_batch,
+    check_parameters,
+    detach_state,
+    train_step,
+)
 
-__all__ = ["fit", "evaluate", "predict", "Trainer", "detach_state"]
+__all__ = ["fit", "evaluate", "predict", "Trainer", "detach_state", "evaluating"]
 
 
 class Trainer:
-    """What callbacks see during ``fit``."""
+    """What callbacks see during ``fit``: ``model``, ``optimizer``, ``scheduler``, ``epochs``,
+    ``history``, ``batches_per_epoch``, ``epoch``, ``batch``; a callback ends training after this
+    epoch by setting ``stop_training = True`` (and ``stop_reason``), or at once by raising
+    ``StopTraining`` from ``on_loss``."""
 
     def __init__(self, model, optimizer, epochs, history, batches_per_epoch):
         self.model, self.optimizer, self.scheduler = model, optimizer, None
@@ -39,36 +52,6 @@ def _split(batch):
         "fit: each batch must be a pair (inputs, targets), as a DataLoader over a TensorDataset "
         f"or MNIST gives; got {type(batch).__name__}."
     )
-
-
-def detach_state(state):
-    """A recurrent state (a Tensor, a tuple of them such as LSTM's (h, c), or None) cut from the
-    graph: truncated backpropagation through time stops here."""
-    if state is None:
-        return None
-    if isinstance(state, (tuple, list)):
-        return type(state)(detach_state(s) for s in state)
-    return state.detach()
-
-
-def _forward(model, x, stateful: bool, state):
-    """(output, next state): ``model(x)``, or ``model(x, state)`` for a stateful model."""
-    if not stateful:
-        return model(x), None
-    need = (
-        f"fit(stateful=True): the model must take model(x, state) and return (output, state), "
-        f"as an RNN language model does; {type(model).__name__}"
-    )
-    try:
-        result = model(x, state)
-    except TypeError as e:
-        if "positional argument" in str(e):  # forward(x) called with a state
-            raise TypeError(f"{need} does not take a state ({e}).") from None
-        raise
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise TypeError(f"{need} returned {type(result).__name__}.")
-    out, state = result
-    return out, detach_state(state)
 
 
 def _call(hook, callbacks, *args):
@@ -133,73 +116,6 @@ _NO_OP_TO_BLAME = (
 )
 
 
-def _count_nonfinite(a):
-    """(NaN count, inf count) when ``a`` (a Tensor or array) is floating and holds a NaN or inf."""
-    a = a.data if isinstance(a, Tensor) else a
-    if not backend.is_array(a) or a.dtype.kind not in "fc":
-        return None
-    xp = backend.array_module(a)
-    if xp.isfinite(a).all():
-        return None
-    return int(xp.isnan(a).sum()), int(xp.isinf(a).sum())
-
-
-def _check_batch(x, y) -> None:
-    """Anomaly mode: NaN or inf in the batch itself is the data's fault, not an op's."""
-    for what, a in (("inputs", x), ("targets", y)):
-        bad = _count_nonfinite(a)
-        if bad is not None:
-            raise AnomalyError(
-                f"anomaly in the data: the batch's {what} (shape {tuple(a.shape)}) hold {bad[0]} "
-                f"NaN and {bad[1]} inf values before the model ran. Check the data set and its "
-                "transforms (a division by a zero standard deviation when normalising?).",
-                phase="data",
-                shape=tuple(a.shape),
-                nan=bad[0],
-                inf=bad[1],
-            )
-
-
-def _layer_of(model, param_name: str) -> str:
-    """``0 (Linear(2, 16))`` for ``0.weight``: the layer that owns a parameter."""
-    path = param_name.rpartition(".")[0]
-    owner = dict(model.named_modules()).get(path, model)
-    extra = owner.extra_repr()
-    config = f"{type(owner).__name__}({extra})" if extra else type(owner).__name__
-    return f"{path} ({config})" if path else f"{config}, the top-level module"
-
-
-def _check_parameters(model, optimizer) -> None:
-    """Anomaly mode, after the optimizer step: did it make a parameter NaN or inf?"""
-    for name, p in model.named_parameters():
-        bad = _count_nonfinite(p)
-        if bad is None:
-            continue
-        where = _layer_of(model, name)
-        if p.grad is None:
-            cause = "it had no gradient, so something else changed it"
-        elif _count_nonfinite(p.grad) is not None:
-            cause = "its gradient already held NaN or inf (summed past the float range?)"
-        else:
-            cause = (
-                f"its gradient was finite (largest |grad| {float(abs(p.grad.data).max()):.4g}), "
-                f"so the update overflowed: lr={optimizer.param_groups[0]['lr']} is too large "
-                "for these gradients. Lower the learning rate, or clip gradients "
-                "(fit(..., clip_grad_norm=1.0))"
-            )
-        raise AnomalyError(
-            f"anomaly in the optimizer step ({type(optimizer).__name__}): parameter {name!r} of "
-            f"layer {where} (shape {p.shape}) holds {bad[0]} NaN and {bad[1]} inf values after "
-            f"the update; {cause}.",
-            op=type(optimizer).__name__,
-            phase="optimizer step",
-            where=where,
-            shape=p.shape,
-            nan=bad[0],
-            inf=bad[1],
-        )
-
-
 def _stop_on_anomaly(e: AnomalyError, trainer, callbacks, history, n_batches) -> AnomalyError:
     """The error again, saying when; training ends as after any stop (callbacks' end hooks)."""
     i = trainer.batch
@@ -211,6 +127,50 @@ def _stop_on_anomaly(e: AnomalyError, trainer, callbacks, history, n_batches) ->
     err = AnomalyError(message, e.op, e.phase, e.where, e.shape, e.nan, e.inf)
     err.epoch, err.batch_index, err.history = trainer.epoch, i, history
     return err.with_traceback(e.__traceback__)  # the traceback still ends at the op
+
+
+def _make_step(trainer, model, loss_fn, callbacks, ddp, clip_grad_norm, detect_anomaly):
+    """``step(x, y) -> (output or None, loss value, batch size)``: ``train_step`` with the hooks
+    and wrappers this run needs, each added only when asked for."""
+    optimizer = trainer.optimizer
+    global_batch = GlobalBatch(ddp) if ddp is not None else None
+
+    def on_loss(loss, value, n):
+        if global_batch is not None:  # the global batch's mean loss, the same on every rank
+            value, share = global_batch.reduce(value, n)
+            loss = loss * share if loss is not None else None
+        _call("on_loss", callbacks, trainer, value)
+        if trainer.stop_training:  # a callback asked to stop before this update
+            raise StopTraining(trainer.stop_reason or "a callback stopped training")
+        return loss, value
+
+    def before_update():
+        if ddp is not None:
+            ddp.sync_gradients()
+        if clip_grad_norm is not None:
+            clip_grad_norm_(trainer.model.parameters(), clip_grad_norm)
+
+    def step(x, y):
+        n = len(x)
+        if global_batch is not None and n == 0:  # an empty shard of a last batch: sit it out
+            value = global_batch.empty_shard(optimizer, lambda loss, v: on_loss(loss, v, 0))
+            return None, value, global_batch.n
+        out, value = train_step(
+            model, loss_fn, optimizer, x, y, lambda loss, v: on_loss(loss, v, n), before_update
+        )
+        return out, value, (global_batch.n if global_batch is not None else n)
+
+    if not detect_anomaly:
+        return step
+
+    def checked_step(x, y):
+        with autograd.detect_anomaly():
+            check_batch(x, y)
+            result = step(x, y)
+            check_parameters(trainer.model, optimizer)
+        return result
+
+    return checked_step
 
 
 def fit(
@@ -261,6 +221,13 @@ def fit(
         message naming the epoch and batch (a ``NaNGuard``; the default, so a diverged run does
         not train on for epochs). ``False`` trains on, as PyTorch does.
 
+    Returns
+    -------
+    History
+        One record per finished epoch. ``history.stop`` is the ``StopTraining`` (e.g. the NaN
+        guard's ``NonFiniteLoss``) that ended training early, else None; ``history.stop_reason``
+        its message.
+
     Distributed (``mpiexec -n N``; docs/distributed.md): pass a
     ``distributed.DistributedDataParallel`` model and ``distributed.DistributedLoader``
     loaders. Each rank then backpropagates its shard's mean loss scaled by the shard's share of
@@ -270,7 +237,7 @@ def fit(
     (they save the inner model, so a checkpoint resumes at any world size). ``loss_fn`` must
     take the mean over the batch. The progress bar's running accuracy is rank 0's shard's.
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}.")
     callbacks = list(callbacks)
     if nan_guard and not any(isinstance(c, NaNGuard) for c in callbacks):
@@ -286,95 +253,75 @@ def fit(
     train_metrics = [make_metric(m) for m in metrics]
     ddp = model if isinstance(model, DistributedDataParallel) else None
     _check_distributed(ddp, train_loader, train_metrics, stateful)
-    main_process = distributed.is_main_process()
-    if ddp is not None and not main_process:
+    if ddp is not None and not distributed.is_main_process():
         callbacks = [c for c in callbacks if not _rank_zero_only(c)]
     # callbacks see the plain model: checkpoints hold its keys, loadable at any world size
     trainer = Trainer(model if ddp is None else ddp.module, optimizer, epochs, history, n_batches)
-    anomaly_mode = autograd.detect_anomaly if detect_anomaly else contextlib.nullcontext
+    trainer.callbacks = callbacks
+    net = Stateful(model) if stateful else model
+    step = _make_step(trainer, net, loss_fn, callbacks, ddp, clip_grad_norm, detect_anomaly)
     _call("on_train_begin", callbacks, trainer)
-
-    for epoch in range(start_epoch + 1, epochs + 1):
-        trainer.epoch = epoch
-        model.train()
-        for m in train_metrics:
-            m.reset()
-        if hasattr(train_loader, "set_epoch"):  # DistributedLoader: this epoch's order
-            train_loader.set_epoch(epoch)
-        _call("on_epoch_begin", callbacks, trainer, epoch)
-        start = time.perf_counter()
-        total_loss, seen, state = 0.0, 0, None
-        for i, batch in enumerate(train_loader):
-            trainer.batch = i
-            x, y = _split(batch)
-            n = len(x)
-            # a rank's shard of a last batch smaller than the world may be empty: it sits out
-            has_data = n > 0 or ddp is None
-            try:
-                with anomaly_mode():
-                    if detect_anomaly:
-                        _check_batch(x, y)
-                    if has_data:
-                        out, state = _forward(model, x, stateful, state)
-                        loss = loss_fn(out, y)
-                        value = loss.item()
-                    if ddp is not None:  # the global batch's mean loss, the same on every rank
-                        mine = np.array([value * n if has_data else 0.0, n], dtype=np.float64)
-                        total, count = distributed.all_reduce(mine).tolist()
-                        value, share = total / count, n / count
-                    _call("on_loss", callbacks, trainer, value)
-                    if trainer.stop_training:
-                        if trainer.stop_reason and not math.isfinite(value):
-                            hint = _NO_OP_TO_BLAME if detect_anomaly else _FIND_THE_OP
-                            trainer.stop_reason = f"{trainer.stop_reason} {hint}"
-                        break
-                    optimizer.zero_grad()
-                    if ddp is None:
-                        loss.backward()
-                    else:
-                        if has_data:  # d(share * shard mean): summed over ranks, the global mean's
-                            loss.backward(np.asarray(share))
-                        ddp.sync_gradients()
-                        n = int(count)
-                    if clip_grad_norm is not None:
-                        clip_grad_norm_(model.parameters(), clip_grad_norm)
-                    optimizer.step()
-                    if detect_anomaly:
-                        _check_parameters(trainer.model, optimizer)
-            except AnomalyError as e:
-                raise _stop_on_anomaly(e, trainer, callbacks, history, n_batches) from None
-            total_loss += value * n
-            seen += n
-            if has_data:
-                for m in train_metrics:
-                    m.update(out.data, y.data if isinstance(y, Tensor) else y)
-            logs = {"batch_size": n, "loss": value, "running_loss": total_loss / seen}
-            if train_metrics:
-                logs["running_" + train_metrics[0].name] = train_metrics[0].compute()
-            _call("on_batch_end", callbacks, trainer, i, logs)
-        if trainer.stop_training and trainer.stop_reason and "NaN" in trainer.stop_reason:
-            break
-        seconds = time.perf_counter() - start
-        if ddp is not None:  # replicas' batch norm statistics differ: average them
-            ddp.sync_buffers()
-            _sum_over_ranks([], train_metrics)
-        logs = {"epoch": epoch, "loss": total_loss / max(seen, 1)}
-        logs.update({m.name: m.compute() for m in train_metrics})
-        if val_loader is not None:
-            val = evaluate(model, val_loader, loss_fn, metrics, stateful=stateful)
-            logs.update({f"val_{k}": v for k, v in val.items()})
-        logs["lr"] = optimizer.param_groups[0]["lr"]
-        logs["seconds"] = seconds
-        logs["images_per_s"] = seen / seconds if seconds > 0 else float("nan")
-        history.append(logs)
-        _call("on_epoch_end", callbacks, trainer, epoch, logs)
-        if trainer.stop_training:
-            break
+    try:
+        for epoch in range(start_epoch + 1, epochs + 1):
+            trainer.epoch = epoch
+            logs = _train_epoch(trainer, model, net, step, train_loader, train_metrics, callbacks)
+            if val_loader is not None:
+                val = evaluate(model, val_loader, loss_fn, metrics, stateful=stateful)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            history.append(logs)
+            _call("on_epoch_end", callbacks, trainer, epoch, logs)
+            if trainer.stop_training:
+                break
+    except StopTraining as stop:  # mid-epoch: that epoch is neither logged nor checkpointed
+        if isinstance(stop, NonFiniteLoss):
+            hint = _NO_OP_TO_BLAME if detect_anomaly else _FIND_THE_OP
+            stop.args = (f"{stop} {hint}",)
+        history.stop, trainer.stop_training, trainer.stop_reason = stop, True, str(stop)
+    except AnomalyError as e:
+        raise _stop_on_anomaly(e, trainer, callbacks, history, n_batches) from None
     _call("on_train_end", callbacks, trainer)
     history.stop_reason = trainer.stop_reason
-    if trainer.stop_reason and main_process:
+    if trainer.stop_reason and distributed.is_main_process():
         print(trainer.stop_reason, file=sys.stderr, flush=True)
     return history
+
+
+def _train_epoch(trainer, model, net, step, train_loader, metrics, callbacks) -> dict:
+    """One pass over ``train_loader``; the epoch's logs (loss, metrics, lr, seconds, images/s)."""
+    epoch = trainer.epoch
+    model.train()
+    for m in metrics:
+        m.reset()
+    if hasattr(train_loader, "set_epoch"):  # DistributedLoader: this epoch's order
+        train_loader.set_epoch(epoch)
+    if isinstance(net, Stateful):  # each epoch reads the text from its start
+        net.reset()
+    _call("on_epoch_begin", callbacks, trainer, epoch)
+    start = time.perf_counter()
+    total_loss, seen = 0.0, 0
+    for i, batch in enumerate(train_loader):
+        trainer.batch = i
+        x, y = _split(batch)
+        out, value, n = step(x, y)
+        total_loss += value * n
+        seen += n
+        if out is not None:
+            for m in metrics:
+                m.update(out.data, y.data if isinstance(y, Tensor) else y)
+        logs = {"batch_size": n, "loss": value, "running_loss": total_loss / seen}
+        if metrics:
+            logs["running_" + metrics[0].name] = metrics[0].compute()
+        _call("on_batch_end", callbacks, trainer, i, logs)
+    seconds = time.perf_counter() - start
+    if isinstance(model, DistributedDataParallel):  # replicas' batch norm statistics differ
+        model.sync_buffers()
+        _sum_over_ranks([], metrics)
+    logs = {"epoch": epoch, "loss": total_loss / max(seen, 1)}
+    logs.update({m.name: m.compute() for m in metrics})
+    logs["lr"] = trainer.optimizer.param_groups[0]["lr"]
+    logs["seconds"] = seconds
+    logs["images_per_s"] = seen / seconds if seconds > 0 else float("nan")
+    return logs
 
 
 def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool = False) -> dict:
@@ -389,27 +336,23 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",), stateful: bool 
     every rank."""
     if isinstance(model, DistributedDataParallel):
         model.sync_buffers()
-    was_training = model.training
-    model.eval()
     ms = [make_metric(m) for m in metrics]
     for m in ms:
         m.reset()
-    total, seen, state = 0.0, 0, None
-    try:
-        with no_grad():
-            for batch in loader:
-                x, y = _split(batch)
-                if len(x) == 0:  # an empty shard of a last batch smaller than the world
-                    continue
-                out, state = _forward(model, x, stateful, state)
-                n = y.numel() if isinstance(y, Tensor) else np.size(y)
-                if loss_fn is not None:
-                    total += loss_fn(out, y).item() * n
-                seen += n
-                for m in ms:
-                    m.update(out.data, y.data if isinstance(y, Tensor) else y)
-    finally:
-        model.train(was_training)
+    total, seen = 0.0, 0
+    net = Stateful(model) if stateful else model
+    with evaluating(model), no_grad():
+        for batch in loader:
+            x, y = _split(batch)
+            if len(x) == 0:  # an empty shard of a last batch smaller than the world
+                continue
+            out = net(x)
+            n = y.numel() if isinstance(y, Tensor) else np.size(y)
+            if loss_fn is not None:
+                total += loss_fn(out, y).item() * n
+            seen += n
+            for m in ms:
+                m.update(out.data, y.data if isinstance(y, Tensor) else y)
     if isinstance(loader, DistributedLoader):
         total, seen = _sum_over_ranks([total, seen], ms)
     result = {"loss": total / max(seen, 1)} if loss_fn is not None else {}
@@ -421,14 +364,8 @@ def predict(model, inputs, batch_size: int = 256) -> Tensor:
     """The model's outputs for ``inputs`` (an array or Tensor, first dim = examples), in eval
     mode without a graph, computed ``batch_size`` rows at a time."""
     data = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            outs = [
-                model(Tensor(data[i : i + batch_size])).data
-                for i in range(0, len(data), batch_size)
-            ]
-    finally:
-        model.train(was_training)
+    with evaluating(model), no_grad():
+        outs = [
+            model(Tensor(data[i : i + batch_size])).data for i in range(0, len(data), batch_size)
+        ]
     return Tensor(np.concatenate(outs) if outs else np.empty((0,)))
