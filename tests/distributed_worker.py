@@ -4,6 +4,8 @@ own process as a world of one).
     mpiexec -n 2 python tests/distributed_worker.py train OUT    # the training cases -> OUT/*.npz
     mpiexec -n 2 python tests/distributed_worker.py fail         # rank 1 raises inside fit
     mpiexec -n 2 python tests/distributed_worker.py exit         # rank 1 calls sys.exit
+    mpiexec -n 2 python tests/distributed_worker.py threads [N]  # init(threads=N); JSON: each
+                                                                 # rank's World and BLAS pools
 
 Every case trains a small float64 model on one fixed data set with global batches of 7 samples,
 so the two ranks' shards differ in size (4 and 3) and the last batch of 50 samples (1 sample)
@@ -13,6 +15,7 @@ leaves rank 1 without data.
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 
@@ -153,7 +156,23 @@ class FailOnRank1(Callback):
             raise RuntimeError("rank 1 fails on purpose at batch 3")
 
 
+def report_threads(argv) -> int:
+    """``init(threads=argv[0] or None)``; rank 0 prints every rank's World and BLAS pools as a
+    JSON list."""
+    from threadpoolctl import threadpool_info
+
+    world = distributed.init(threads=int(argv[0]) if argv else None)
+    pools = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    reports = distributed.all_gather_object({**world._asdict(), "blas": pools, "cores": cores})
+    if world.rank == 0:  # one writer: lines from two ranks may interleave
+        print(json.dumps(reports), flush=True)
+    return 0
+
+
 def main(argv) -> int:
+    if argv[0] == "threads":
+        return report_threads(argv[1:])
     distributed.init()
     zg.set_default_dtype(zg.float64)
     if argv[0] == "train":

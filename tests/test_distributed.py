@@ -1,4 +1,5 @@
-"""zerograd.distributed: sharding, DistributedDataParallel, SyncBatchNorm, failing ranks, the CLI.
+"""zerograd.distributed: sharding, DistributedDataParallel, SyncBatchNorm, failing ranks, the
+threads of each process, the CLI.
 
 The MPI tests run ``mpiexec -n 2`` on tests/distributed_worker.py (or on ``zerograd train
 --distributed``) in a subprocess with a timeout, and compare with the same training in this
@@ -25,6 +26,8 @@ import zerograd as zg
 from zerograd import distributed, nn
 from zerograd.data import DataLoader, TensorDataset
 from zerograd.distributed import DistributedDataParallel, DistributedLoader, SyncBatchNorm
+from zerograd.distributed import threads as thread_settings
+from zerograd.distributed.threads import THREAD_VARS
 from zerograd.io import load
 from zerograd.train import fit
 
@@ -50,10 +53,15 @@ def _why_no_mpi():
 needs_mpi = pytest.mark.skipif(_why_no_mpi() is not None, reason=str(_why_no_mpi()))
 
 
-def run(args, cwd=None, ranks=2):
+def run(args, cwd=None, ranks=2, threads="1"):
     """(returncode, stdout, stderr, seconds) of ``mpiexec -n ranks ARGS``, or of ``ARGS`` alone
-    with ``ranks=None``; fails the test if it hangs past TIMEOUT."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    with ``ranks=None``; fails the test if it hangs past TIMEOUT. ``threads`` is the
+    OPENBLAS_NUM_THREADS and OMP_NUM_THREADS of the child, None to remove them (and
+    MKL_NUM_THREADS) from its environment."""
+    if threads is None:
+        env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    else:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
     cmd = [sys.executable, *args] if ranks is None else [_mpiexec(), "-n", str(ranks)]
     if ranks is not None:
         cmd += [sys.executable, *args]
@@ -114,6 +122,69 @@ def test_cli_distributed_without_mpi4py_says_what_to_install(monkeypatch, tmp_pa
     with pytest.raises(SystemExit, match=r"--distributed: .*zerograd\[mpi\]"):
         main(["train", "--sample", "--distributed", "--out", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_init_threads_must_be_a_positive_int():
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="threads must be None .* or a positive int"):
+            distributed.init(threads=bad)
+    assert not distributed.is_initialized()
+
+
+def test_init_threads_without_threadpoolctl_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    with pytest.raises(ImportError, match=r"threads=2\) needs threadpoolctl.*zerograd\[mpi\]"):
+        distributed.init(threads=2)
+    assert not distributed.is_initialized()  # refused before joining MPI
+
+
+class FakeLimits:
+    """Stands in for threadpoolctl.threadpool_limits: records the limits instead of setting
+    this process's pools."""
+
+    calls = []
+
+    def __init__(self, limits=None, user_api=None):
+        self.calls.append((limits, user_api))
+
+
+@pytest.fixture
+def fake_limits(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    FakeLimits.calls = []
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", FakeLimits)
+    monkeypatch.setattr(thread_settings, "_limiter", None)
+    return FakeLimits.calls
+
+
+def test_threads_default_to_the_share_of_the_cores_on_the_node(fake_limits):
+    cores = thread_settings.available_cores()
+    thread_settings.configure(None, ranks_on_node=2, first_on_node=True, environ={})
+    thread_settings.configure(None, ranks_on_node=cores + 1, first_on_node=True, environ={})
+    thread_settings.configure(3, ranks_on_node=2, first_on_node=True, environ={})
+    assert fake_limits == [(max(1, cores // 2), None), (1, None), (3, None)]
+
+
+@pytest.mark.parametrize("name", THREAD_VARS)
+def test_threads_set_in_the_environment_are_left_alone(fake_limits, name):
+    environ = {name: "3"}
+    thread_settings.configure(None, ranks_on_node=2, first_on_node=True, environ=environ)
+    assert fake_limits == []
+    thread_settings.configure(2, ranks_on_node=2, first_on_node=True, environ=environ)
+    assert fake_limits == [(2, None)]  # an explicit init(threads=2) wins
+    assert thread_settings.user_thread_vars({name: " "}) == []  # empty means unset
+
+
+def test_threads_without_threadpoolctl_warn_once_per_node(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    cores = thread_settings.available_cores()
+    for first_on_node, ranks_on_node in [(True, 2), (False, 2), (True, 1)]:
+        got = thread_settings.configure(None, ranks_on_node, first_on_node, environ={})
+        assert got is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # the node's first rank, and only with company
+    assert "threadpoolctl is missing" in err and 'pip install "zerograd[mpi]"' in err
+    assert f"OPENBLAS_NUM_THREADS={max(1, cores // 2)}" in err
 
 
 def test_a_world_of_one_before_init():
@@ -327,3 +398,39 @@ def test_cli_distributed_on_the_sample_matches_one_process(tmp_path):
     assert abs(ra["test_accuracy"] - rb["test_accuracy"]) <= 0.002
     assert abs(ra["test_loss"] - rb["test_loss"]) < 1e-4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]  # nothing else written
+
+
+def _ranks_threads(threads, arg=None):
+    """Each rank's report from ``distributed_worker.py threads``: World fields, BLAS pools,
+    cores."""
+    pytest.importorskip("threadpoolctl")
+    args = [str(WORKER), "threads", *([arg] if arg else [])]
+    code, stdout, stderr, _ = run(args, threads=threads)
+    assert code == 0, stdout + stderr
+    (reports,) = [json.loads(line) for line in stdout.splitlines() if line.startswith("[")]
+    assert sorted(r["rank"] for r in reports) == [0, 1], stdout
+    assert all(r["world_size"] == 2 for r in reports), "mpiexec started worlds of one"
+    return reports
+
+
+@needs_mpi
+def test_two_ranks_share_the_cores_when_no_thread_variable_is_set():
+    for report in _ranks_threads(threads=None):
+        share = max(1, report["cores"] // 2)
+        assert report["blas"] and all(n == share for n in report["blas"]), report
+        assert report["threads"] == share
+
+
+@needs_mpi
+def test_two_ranks_keep_the_users_openblas_num_threads():
+    cores = thread_settings.available_cores()
+    if cores < 2:
+        pytest.skip("one core: the user's 1 thread and the automatic share are the same")
+    for report in _ranks_threads(threads=str(cores)):  # more than the share, cores // 2
+        assert report["blas"] == [cores] and report["threads"] == cores, report
+
+
+@needs_mpi
+def test_init_threads_sets_the_pool_whatever_the_environment_says():
+    for report in _ranks_threads(threads="1", arg="2"):
+        assert report["blas"] == [2] and report["threads"] == 2, report

@@ -5,6 +5,9 @@ runs (or when it is skipped) the world is one process: ``get_rank()`` is 0, ``ge
 is 1 and the collectives return their input unchanged, so the same script runs alone or under
 ``mpiexec``.
 
+``init()`` also gives this process's BLAS pool its share of the node's cores (threads.py), so N
+ranks on one machine do not run N pools of one thread per core.
+
 One rank that fails while the others wait in a collective would hang the job for ever. So
 ``init()`` installs an exception hook, and ``abort_on_error()`` is a context manager for code that
 may ``sys.exit``: either prints the error with the rank that raised it and calls ``MPI_Abort``,
@@ -23,6 +26,7 @@ from collections import namedtuple
 import numpy
 
 from ..autograd import Tensor
+from . import threads as _thread_settings
 
 __all__ = [
     "World",
@@ -39,10 +43,13 @@ __all__ = [
     "abort_on_error",
 ]
 
-World = namedtuple("World", ["rank", "world_size"])
+# threads: this process's BLAS threads after init() (None where threadpoolctl could not tell)
+World = namedtuple("World", ["rank", "world_size", "threads"], defaults=[None])
 
 _MPI = None  # the mpi4py.MPI module, once init() ran
 _comm = None  # MPI.COMM_WORLD
+_threads = None  # World.threads
+_node = None  # (ranks on this node, whether this is the node's first), once init() ran
 
 INSTALL_HINT = (
     'pip install "zerograd[mpi]" (mpi4py and the MPICH library, with its mpiexec), then run '
@@ -61,21 +68,43 @@ def _import_mpi():
     return MPI
 
 
-def init(abort_on_error: bool = True) -> World:
+def init(abort_on_error: bool = True, threads: int | None = None) -> World:
     """Join the MPI world started by ``mpiexec`` (a world of one without it); return
-    ``World(rank, world_size)``.
+    ``World(rank, world_size, threads)``.
 
     Like ``torch.distributed.init_process_group("mpi")``; calling it again returns the same
     world. With ``abort_on_error`` an exception that no code catches on any rank prints the rank
     and the traceback and aborts every rank (``MPI_Abort``), instead of leaving the others
     waiting for it.
 
+    It also sets the threads of this process's BLAS (and OpenMP) pool, so that N ranks on one
+    machine do not run N pools of one thread per core on the same cores. ``threads=None`` gives
+    each rank its share: the cores this process may use (its CPU affinity) divided by the
+    ranks on its node, at least 1; when ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
+    ``MKL_NUM_THREADS`` is set, the pool is left as that variable made it. A number sets that
+    many threads, whatever the environment says. Setting the pool needs threadpoolctl (in the
+    ``mpi`` extra); without it ``threads=None`` prints one line saying what to install and
+    changes nothing. ``World.threads`` is the pool's size afterwards (None when threadpoolctl is
+    missing). The pool is set on the first call, and again on a later call given ``threads``.
+
     Raises
     ------
     ImportError
-        When mpi4py or the MPI library is missing; the message says what to install.
+        When mpi4py or the MPI library is missing, or ``threads`` is a number and threadpoolctl
+        is missing; the message says what to install.
+    ValueError
+        When ``threads`` is not None or a positive int.
     """
-    global _MPI, _comm
+    global _MPI, _comm, _threads
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
+        raise ValueError(
+            f"zerograd.distributed.init: threads must be None (this process's share of the "
+            f"cores) or a positive int, got {threads!r}."
+        )
+    if threads is not None:
+        _thread_settings.require_threadpoolctl(threads)
     if _comm is None:
         MPI = _import_mpi()
         _MPI, _comm = MPI, MPI.COMM_WORLD
@@ -90,7 +119,23 @@ def init(abort_on_error: bool = True) -> World:
                 abort(code=1)
 
             sys.excepthook = hook
-    return World(_comm.Get_rank(), _comm.Get_size())
+        _threads = _configure_threads(threads)
+    elif threads is not None:
+        _threads = _configure_threads(threads)
+    return World(_comm.Get_rank(), _comm.Get_size(), _threads)
+
+
+def _configure_threads(threads):
+    """``threads.configure`` with this node's ranks, counted once (a collective) on the first
+    call: MPI's shared-memory split of the world groups the ranks that share this machine's
+    memory, hence its cores."""
+    global _node
+    if _node is None:
+        node = _comm.Split_type(_MPI.COMM_TYPE_SHARED)
+        _node = node.Get_size(), node.Get_rank() == 0
+        node.Free()
+    ranks_on_node, first_on_node = _node
+    return _thread_settings.configure(threads, ranks_on_node, first_on_node)
 
 
 def is_initialized() -> bool:
