@@ -5,13 +5,15 @@ Mirrors ``torch.utils.data`` (``Dataset``, ``TensorDataset``, ``Subset``, ``rand
 ``datasets.FashionMNIST``); ``transforms`` holds batch augmentations
 (``RandomCrop``, ``RandomShift``, ``RandomRotation``, ``RandomHorizontalFlip``, ``Normalize``)
 that the ``DataLoader`` applies per batch; ``text`` has the character vocabulary, tiny-shakespeare
-and the ``BPTTLoader`` of truncated backpropagation through time.
+and the ``BPTTLoader`` of truncated backpropagation through time; ``load_image`` turns your own
+picture (through Pillow) or ``.npy`` array into MNIST's form, 28 x 28, light ink on black.
 """
 
 from . import datasets, text, transforms
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, SampleBatch, Subset, TensorDataset, random_split
 from .idx import IDXError, read_idx, write_idx
+from .images import load_image
 
 __all__ = [
     "datasets",
@@ -27,4 +29,5 @@ __all__ = [
     "IDXError",
     "read_idx",
     "write_idx",
+    "load_image",
 ]

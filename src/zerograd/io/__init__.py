@@ -8,12 +8,10 @@
 - ``atomic_write``: the one way the library writes a file: whole or not at all (``atomic.py``).
 - ``save_checkpoint`` / ``load_checkpoint``: model, optimizer, scheduler, epoch, RNG state and
   your own values in one safetensors file, to resume training bit for bit (``checkpoint.py``).
-- ``read_png``: 8-bit PNG images as grey arrays, for ``zerograd predict`` (``png.py``).
 """
 
 from .atomic import atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
-from .png import read_png
 from .torch_pt import load_pytorch, load_pytorch_into
 from .weights import load, load_into, load_metadata, save
 
@@ -27,5 +25,4 @@ __all__ = [
     "load_pytorch_into",
     "save_checkpoint",
     "load_checkpoint",
-    "read_png",
 ]
