@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -115,12 +116,13 @@ def test_init_without_mpi4py_names_the_extra(monkeypatch):
     assert not distributed.is_initialized()
 
 
-def test_cli_distributed_without_mpi4py_says_what_to_install(monkeypatch, tmp_path):
+def test_cli_distributed_without_mpi4py_says_what_to_install(monkeypatch, tmp_path, capsys):
     from zerograd.cli import main
 
     monkeypatch.setitem(sys.modules, "mpi4py", None)
-    with pytest.raises(SystemExit, match=r"--distributed: .*zerograd\[mpi\]"):
-        main(["train", "--sample", "--distributed", "--out", str(tmp_path / "run")])
+    assert main(["train", "--sample", "--distributed", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(r"^zerograd train: --distributed: .*zerograd\[mpi\]", err[0])
     assert not (tmp_path / "run").exists()
 
 
@@ -390,7 +392,8 @@ def test_cli_distributed_on_the_sample_matches_one_process(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     for name in ("model.safetensors", "last.safetensors", "config.json", "results.json"):
         assert (two / name).exists(), name
-    assert json.loads((two / "config.json").read_text())["world_size"] == 2
+    assert json.loads((two / "results.json").read_text())["world_size"] == 2
+    assert json.loads((two / "config.json").read_text())["distributed"] is True
     a, b = load(one / "model.safetensors"), load(two / "model.safetensors")
     for key in a:  # float32: the sums over 2 ranks round differently
         np.testing.assert_allclose(b[key].data, a[key].data, atol=1e-5, err_msg=key)

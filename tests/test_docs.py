@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zerograd.cli_lesson import lessons
+from zerograd.cli.lesson import lessons
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 COURSES = [DOCS / "course.md", DOCS / "zh" / "course.md"]

@@ -3,6 +3,7 @@
 Hands on the public names; defines nothing (see DESIGN.md for the layers).
 """
 
+from ._version import __version__
 from . import (
     data,
     functional,
@@ -85,8 +86,6 @@ from .functional import (
 from .gradcheck import gradcheck, numerical_gradient
 from .io import load, save
 from .summary import LayerSummary, ModelSummary, summary
-
-__version__ = "0.1.0"
 
 __all__ = [
     "nn",

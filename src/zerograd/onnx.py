@@ -834,7 +834,7 @@ def export(
         ir_version = IR_VERSION
     else:  # the oldest IR version the opset allows, so older runtimes load the file
         ir_version = helper.find_min_ir_version_for([opset])
-    from . import __version__
+    from ._version import __version__
 
     proto = helper.make_model(
         graph,

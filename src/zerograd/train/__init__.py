@@ -1,4 +1,5 @@
-"""zerograd.train: the fit loop, metrics, callbacks and History."""
+"""zerograd.train: the run layer (``run(RunConfig(...))``, the whole job the command line does),
+the fit loop around ``train_step``, metrics, callbacks and History."""
 
 from .callbacks import (
     Callback,
@@ -9,9 +10,9 @@ from .callbacks import (
     NaNGuard,
     ProgressBar,
 )
+from .config import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, RunError
 from .history import History
 from .loop import Trainer, detach_state, evaluate, evaluating, fit, predict
-from .step import NonFiniteLoss, StopTraining, train_step
 from .metrics import (
     Accuracy,
     Metric,
@@ -21,8 +22,21 @@ from .metrics import (
     per_class_accuracy,
     top_k_accuracy,
 )
+from .run import Interrupted, RunResult, load_datasets, read_run_config, run
+from .step import NonFiniteLoss, StopTraining, train_step
 
 __all__ = [
+    "run",
+    "RunConfig",
+    "RunResult",
+    "ConfigError",
+    "RunError",
+    "Interrupted",
+    "read_run_config",
+    "load_datasets",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "AUGMENTATIONS",
     "fit",
     "evaluate",
     "predict",

@@ -155,6 +155,8 @@ class ModelCheckpoint(Callback):
 
     Each is a full checkpoint (model, optimizer, scheduler, RNG, epoch, history), written
     atomically. An epoch stopped by the NaN guard is never saved, so the last good one stays.
+    ``extra``: more JSON-able values to store in each checkpoint, a dict or a function returning
+    one at save time (the run layer stores the run's configuration and timing this way).
     """
 
     order = 100  # after the LR schedule and early stopping have updated the state
@@ -166,11 +168,13 @@ class ModelCheckpoint(Callback):
         mode: str = "max",
         save_best: bool = True,
         save_last: bool = True,
+        extra=None,
     ):
         if mode not in ("min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}.")
         self.directory, self.monitor, self.mode = os.fspath(directory), monitor, mode
         self.save_best, self.save_last = save_best, save_last
+        self.extra = extra
         self.best = None
         self.last_path = os.path.join(self.directory, "last.safetensors")
         self.best_path = os.path.join(self.directory, "best.safetensors")
@@ -187,7 +191,11 @@ class ModelCheckpoint(Callback):
             trainer.optimizer,
             trainer.scheduler,
             epoch=epoch,
-            extra={"history": trainer.history.state_dict(), "best": self.best},
+            extra={
+                **((self.extra() if callable(self.extra) else self.extra) or {}),
+                "history": trainer.history.state_dict(),
+                "best": self.best,
+            },
         )
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -353,8 +361,14 @@ class MetricsLogger(Callback):
         self.losses = []
         self._row("step", trainer.epoch, step, {"loss": loss}, lr)
         trainer.history.steps.append(
-            {"step": step, "epoch": trainer.epoch, "step_in_epoch": done,
-             "steps_per_epoch": max(per_epoch, done), "loss": loss, "lr": lr}  # fmt: skip
+            {
+                "step": step,
+                "epoch": trainer.epoch,
+                "step_in_epoch": done,
+                "steps_per_epoch": max(per_epoch, done),
+                "loss": loss,
+                "lr": lr,
+            }  # fmt: skip
         )
 
     def on_epoch_end(self, trainer, epoch, logs):

@@ -133,7 +133,7 @@ def _make_step(trainer, model, loss_fn, callbacks, ddp, clip_grad_norm, detect_a
     """``step(x, y) -> (output or None, loss value, batch size)``: ``train_step`` with the hooks
     and wrappers this run needs, each added only when asked for."""
     optimizer = trainer.optimizer
-    global_batch = GlobalBatch(ddp) if ddp is not None else None
+    global_batch = GlobalBatch() if ddp is not None else None
 
     def on_loss(loss, value, n):
         if global_batch is not None:  # the global batch's mean loss, the same on every rank
@@ -153,7 +153,9 @@ def _make_step(trainer, model, loss_fn, callbacks, ddp, clip_grad_norm, detect_a
     def step(x, y):
         n = len(x)
         if global_batch is not None and n == 0:  # an empty shard of a last batch: sit it out
-            value = global_batch.empty_shard(optimizer, lambda loss, v: on_loss(loss, v, 0))
+            value = global_batch.empty_shard(
+                optimizer, lambda loss, v: on_loss(loss, v, 0), before_update
+            )
             return None, value, global_batch.n
         out, value = train_step(
             model, loss_fn, optimizer, x, y, lambda loss, v: on_loss(loss, v, n), before_update
@@ -189,6 +191,7 @@ def fit(
     clip_grad_norm: float | None = None,
     detect_anomaly: bool = False,
     nan_guard: bool = True,
+    report_stop: bool = True,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the ``History``.
 
@@ -220,6 +223,8 @@ def fit(
     nan_guard : stop at the first NaN or inf loss, before its gradients reach the weights, with a
         message naming the epoch and batch (a ``NaNGuard``; the default, so a diverged run does
         not train on for epochs). ``False`` trains on, as PyTorch does.
+    report_stop : print the reason when training stops early (on stderr, rank 0); the run layer
+        turns it into its own message instead.
 
     Returns
     -------
@@ -281,7 +286,7 @@ def fit(
         raise _stop_on_anomaly(e, trainer, callbacks, history, n_batches) from None
     _call("on_train_end", callbacks, trainer)
     history.stop_reason = trainer.stop_reason
-    if trainer.stop_reason and distributed.is_main_process():
+    if report_stop and trainer.stop_reason and distributed.is_main_process():
         print(trainer.stop_reason, file=sys.stderr, flush=True)
     return history
 

@@ -169,8 +169,7 @@ class GlobalBatch:
     shard's share of the global batch, so the gradients summed over the ranks (``before_update``)
     are the global mean's; the loss every rank sees and logs is the global batch's mean."""
 
-    def __init__(self, ddp):
-        self.ddp = ddp
+    def __init__(self):
         self.n = 0  # the global batch's size, after on_loss
 
     def reduce(self, value: float, n: int) -> tuple[float, float]:
@@ -180,12 +179,12 @@ class GlobalBatch:
         self.n = int(count)
         return total / count, n / count
 
-    def empty_shard(self, optimizer, on_loss) -> float:
+    @staticmethod
+    def empty_shard(optimizer, on_loss, before_update) -> float:
         """A rank whose shard of a small last batch is empty sits the step out but still takes
         part in every all-reduce and the update, so the weights stay equal on every rank."""
-        value, _ = self.reduce(0.0, 0)
-        _, value = on_loss(None, value)
+        _, value = on_loss(None, 0.0)  # the loss's all-reduce
         optimizer.zero_grad()
-        self.ddp.sync_gradients()
+        before_update()  # the gradients' all-reduce, clipping
         optimizer.step()
         return value

@@ -10,6 +10,8 @@ import pytest
 onnx = pytest.importorskip("onnx", reason='zerograd export needs pip install "zerograd[onnx]"')
 ort = pytest.importorskip("onnxruntime", reason='its check runs in onnxruntime: "zerograd[onnx]"')
 
+from cli_helpers import call, fails  # noqa: E402
+
 import zerograd as zg  # noqa: E402 (after the skips)
 from zerograd import models  # noqa: E402
 from zerograd.cli import build_parser, main  # noqa: E402
@@ -95,27 +97,35 @@ def test_without_onnxruntime_it_writes_and_says_it_did_not_check(tmp_path, monke
 
 def test_without_onnx_it_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(SystemExit, match=r'pip install "zerograd\[onnx\]"'):
-        main(["export", "--pretrained", "mlp-mnist", "-o", str(tmp_path / "m.onnx")])
+    fails(["export", "--pretrained", "mlp-mnist", "-o", tmp_path / "m.onnx"],
+          r'pip install "zerograd\[onnx\]"', 1)  # fmt: skip
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_export_errors(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="give --run DIR .* or --pretrained NAME"):
-        main(["export"])
+def test_export_errors(tmp_path):
+    fails(["export"], "give --run DIR .* or --pretrained NAME", 2)
     missing = tmp_path / "none" / "m.onnx"
-    with pytest.raises(SystemExit, match=r"zerograd export: cannot write .*none does not exist"):
-        main(["export", "--pretrained", "mlp-mnist", "-o", str(missing)])
+    fails(["export", "--pretrained", "mlp-mnist", "-o", missing], "none does not exist", 2)
     assert not (tmp_path / "none").exists()
-    with pytest.raises(SystemExit, match="--batch-size must be at least 1"):
-        main(["export", "--pretrained", "mlp-mnist", "--batch-size", "0"])
-    with pytest.raises(SystemExit, match="not found"):
-        main(["export", "--run", str(tmp_path / "no-run")])
+    fails(["export", "--pretrained", "mlp-mnist", "--batch-size", "0"], "at least 1, got 0", 2)
+    fails(["export", "--run", tmp_path / "no-run"], "no such run folder", 2)
     for bad in (["--format", "tflite"], ["--opset", "29"]):
-        with pytest.raises(SystemExit) as e:
-            main(["export", "--pretrained", "mlp-mnist", *bad])
-        assert e.value.code == 2  # argparse: invalid choice
-    assert "invalid choice" in capsys.readouterr().err
+        fails(["export", "--pretrained", "mlp-mnist", *bad], "invalid choice", 2)
+
+
+def test_export_never_replaces_a_file_that_is_not_onnx(run_dir, tmp_path):
+    run, _ = run_dir
+    weights = run / "model.safetensors"
+    before = weights.read_bytes()
+    fails(
+        ["export", "--run", run, "-o", weights], "exists and is not an ONNX file; pass --force", 2
+    )
+    notes = tmp_path / "notes.onnx"
+    notes.write_text("my notes")
+    fails(["export", "--pretrained", "mlp-mnist", "-o", notes], "not an ONNX file", 2)
+    assert weights.read_bytes() == before and notes.read_text() == "my notes"
+    assert call(["export", "--pretrained", "mlp-mnist", "-o", notes, "--force"]).status == 0
+    assert call(["export", "--pretrained", "mlp-mnist", "-o", notes]).status == 0  # ONNX now
 
 
 def test_help_lists_every_option():
@@ -129,6 +139,7 @@ def test_help_lists_every_option():
         "--batch-size N",
         "--no-dynamic-batch",
         "--opset N",
+        "--force",
         "zerograd[onnx]",
     ):
         assert option in text, option

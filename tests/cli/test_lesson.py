@@ -2,8 +2,8 @@
 
 import pytest
 
-from zerograd.cli import main
-from zerograd.cli_lesson import find_lesson, lessons
+from zerograd.cli import CommandError, main
+from zerograd.cli.lesson import find_lesson, lessons
 
 
 def test_lesson_list_is_in_course_order(capsys):
@@ -19,7 +19,7 @@ def test_find_lesson_by_name_topic_or_number():
     first = lessons()[0][0]
     number, _, topic = first.partition("_")
     assert find_lesson(first) == find_lesson(topic) == find_lesson(str(int(number))) == first
-    with pytest.raises(SystemExit, match="no lesson 'nope'"):
+    with pytest.raises(CommandError, match="no lesson 'nope'"):
         find_lesson("nope")
 
 

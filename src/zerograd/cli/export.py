@@ -4,9 +4,10 @@ it in onnxruntime when that is installed."""
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
+
+from ._common import CommandError, add_model_source, count, load_model
 
 __all__ = ["add_command"]
 
@@ -15,7 +16,7 @@ SEQUENCE_LENGTH = 16  # the length of the example text the character model is ex
 
 def _example(model, batch_size: int, rng):
     """An input the model takes: (N, 1, 28, 28) images in [0, 1], or (N, 16) character ids."""
-    from .models import CharLSTM
+    from ..models import CharLSTM
 
     if isinstance(model, CharLSTM):
         return rng.integers(0, model.config["vocab_size"], size=(batch_size, SEQUENCE_LENGTH))
@@ -39,21 +40,43 @@ def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.1f} kB"
 
 
-def _export(args) -> int:
-    from . import onnx as zonnx
-    from .cli_train import _load_model
+def _is_onnx(path: str) -> bool:
+    try:
+        import onnx
 
-    if args.batch_size < 1:
-        raise SystemExit(
-            f"zerograd export: --batch-size must be at least 1, got {args.batch_size}."
+        onnx.load(path, load_external_data=False)
+    except Exception:  # noqa: BLE001 - anything onnx cannot read is not an ONNX file to replace
+        return False
+    return True
+
+
+def _check_output(path: str, force: bool) -> None:
+    """Refuse a path that is a folder, whose folder is missing, or that holds a file other than
+    an ONNX model (a run's weights ...) unless ``--force``."""
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise CommandError(f"-o {path} is a folder; give a file name such as model.onnx.", 2)
+    if not os.path.isdir(folder):
+        raise CommandError(f"-o {path}: the folder {folder} does not exist; create it first.", 2)
+    if os.path.exists(path) and not force and not (path.endswith(".onnx") and _is_onnx(path)):
+        raise CommandError(
+            f"-o {path} exists and is not an ONNX file; pass --force to replace it, or choose "
+            "another name.",
+            2,
         )
-    model, _, name = _load_model(args)
+
+
+def _export(args) -> int:
+    from .. import onnx as zonnx
+
+    model, _, _, name = load_model(args)
     if args.output:
         path = args.output
     elif args.pretrained:
         path = f"{args.pretrained}.onnx"
     else:
         path = os.path.join(args.run, "model.onnx")
+    _check_output(path, args.force)
     rng = np.random.default_rng(0)
     dynamic = not args.no_dynamic_batch
     try:
@@ -65,8 +88,7 @@ def _export(args) -> int:
             opset_version=args.opset,
         )
     except (ImportError, OSError, TypeError, ValueError) as e:
-        message = str(e).removeprefix("zerograd.onnx.export: ")
-        raise SystemExit(f"zerograd export: {message}") from None
+        raise CommandError(str(e).removeprefix("zerograd.onnx.export: ")) from None
     print(
         f"Wrote {path} ({_size(os.path.getsize(path))}): {name} ({type(model).__name__}) as "
         f"ONNX IR {proto.ir_version}, opset {proto.opset_import[0].version}, "
@@ -87,8 +109,7 @@ def _export(args) -> int:
     try:
         diff = zonnx.check_with_onnxruntime(path, model, _example(model, n, rng))
     except RuntimeError as e:
-        print(f"zerograd export: onnxruntime {onnxruntime.__version__}: {e}", file=sys.stderr)
-        return 1
+        raise CommandError(f"onnxruntime {onnxruntime.__version__}: {e}") from None
     print(
         f"Checked in onnxruntime {onnxruntime.__version__}: on a batch of {n} its outputs equal "
         f"zerograd's (largest difference {diff:.1e})."
@@ -96,12 +117,13 @@ def _export(args) -> int:
     return 0
 
 
-def add_command(sub) -> None:
-    from .cli_train import _add_model_source
-    from .onnx import MIN_OPSET, OPSET
+def add_command(sub, parents) -> None:
+    from ..models import PRETRAINED
+    from ..onnx import MIN_OPSET, OPSET
 
     e = sub.add_parser(
         "export",
+        parents=parents,
         help="write a trained model as an ONNX file",
         description="Write a model (--pretrained NAME or --run DIR) as an ONNX file for "
         "onnxruntime and other runtimes, print its inputs and outputs, and run it in "
@@ -110,7 +132,7 @@ def add_command(sub) -> None:
         f"{SEQUENCE_LENGTH} for char-lstm. Needs the onnx package: "
         'pip install "zerograd[onnx]" (docs/onnx.md).',
     )
-    _add_model_source(e)
+    add_model_source(e, list(PRETRAINED))
     e.add_argument(
         "--format",
         choices=["onnx"],
@@ -122,11 +144,13 @@ def add_command(sub) -> None:
         "--output",
         metavar="PATH",
         help="the file to write (default: NAME.onnx for --pretrained NAME, DIR/model.onnx for "
-        "--run DIR); its folder must exist",
+        "--run DIR); its folder must exist. An existing file that is not ONNX is replaced "
+        "only with --force",
     )
+    e.add_argument("--force", action="store_true", help="replace an existing non-ONNX file")
     e.add_argument(
         "--batch-size",
-        type=int,
+        type=count(1),
         metavar="N",
         default=2,
         help="batch size of the example input the model is exported with (default 2)",

@@ -11,6 +11,8 @@ import importlib
 import pkgutil
 import sys
 
+from ._common import CommandError
+
 __all__ = ["add_command", "lessons", "find_lesson"]
 
 
@@ -34,9 +36,10 @@ def find_lesson(name: str) -> str:
         number, _, topic = n.partition("_")
         if name in (n, topic) or (name.isdigit() and int(name) == int(number)):
             return n
-    raise SystemExit(
-        f"zerograd lesson: no lesson {name!r}. The lessons are: {', '.join(names)} "
-        "(zerograd lesson list shows their titles)."
+    raise CommandError(
+        f"no lesson {name!r}. The lessons are: {', '.join(names)} (zerograd lesson list shows "
+        "their titles).",
+        2,
     )
 
 
@@ -58,9 +61,10 @@ def _run(args) -> int:
     return 0
 
 
-def add_command(sub) -> None:
+def add_command(sub, parents) -> None:
     p = sub.add_parser(
         "lesson",
+        parents=parents,
         help="list or run the course's lessons (perceptron ... CNNs)",
         description="zerograd lesson list: the lessons in course order. zerograd lesson NAME "
         "[ARGS ...]: run one (NAME like 01_perceptron, perceptron or 1); ARGS go to the lesson, "
@@ -69,7 +73,3 @@ def add_command(sub) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="'list' or a lesson")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the lesson")
     p.set_defaults(func=_run)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_run(argparse.Namespace(name="list", args=[])))

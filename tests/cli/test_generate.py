@@ -1,6 +1,7 @@
 """zerograd generate, on a small language model the test writes itself."""
 
 import pytest
+from cli_helpers import fails
 
 import zerograd as zg
 from zerograd import models
@@ -27,18 +28,14 @@ def test_generate_prints_the_prompt_and_its_continuation(weights, capsys):
 
 
 def test_generate_errors(weights, tmp_path):
-    with pytest.raises(SystemExit, match="not found; train a model"):
-        main(["generate", "--weights", str(tmp_path / "none.safetensors")])
-    with pytest.raises(SystemExit, match="not in the vocabulary"):
-        main(["generate", "--weights", str(weights), "--prompt", "XYZ"])
+    fails(["generate", "--weights", tmp_path / "none.safetensors"], "not found; train a model", 1)
+    fails(["generate", "--weights", weights, "--prompt", "XYZ"], "not in the vocabulary", 1)
     plain = tmp_path / "plain.safetensors"
     zg.save({"w": zg.ones(2)}, plain)
-    with pytest.raises(SystemExit, match="not a character language model"):
-        main(["generate", "--weights", str(plain)])
+    fails(["generate", "--weights", plain], "not a character language model", 1)
 
 
 def test_generate_from_the_shipped_model(capsys):
     assert main(["generate", "--pretrained", "char-lstm-shakespeare", "--length", "30"]) == 0
     assert capsys.readouterr().out.startswith("ROMEO:")
-    with pytest.raises(SystemExit, match="give --weights FILE .* or --pretrained"):
-        main(["generate"])
+    fails(["generate"], "give --weights FILE .* or --pretrained", 2)

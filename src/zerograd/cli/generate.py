@@ -2,45 +2,46 @@
 
 from __future__ import annotations
 
+import os
+
+from ._common import CommandError, count, finite_float
+
 __all__ = ["add_command"]
 
 
 def _generate(args) -> int:
-    import os
-
     import zerograd as zg
 
-    from .models import generate, load_language_model, pretrained_path
+    from ..models import generate, load_language_model, pretrained_path
 
+    if args.temperature < 0:
+        raise CommandError(f"--temperature must be 0 or more, got {args.temperature}.", 2)
     if args.pretrained:
         args.weights = str(pretrained_path(args.pretrained))
     elif not args.weights:
-        raise SystemExit(
-            "zerograd generate: give --weights FILE (lesson 16's char_lstm.safetensors) or "
-            "--pretrained char-lstm-shakespeare (shipped with zerograd)."
+        raise CommandError(
+            "give --weights FILE (lesson 16's char_lstm.safetensors) or --pretrained "
+            "char-lstm-shakespeare (shipped with zerograd).",
+            2,
         )
     if not os.path.exists(args.weights):
-        raise SystemExit(
-            f"zerograd generate: {args.weights} not found; train a model with "
-            "`zerograd lesson 16_char_lm --out DIR` and pass DIR/char_lstm.safetensors."
+        raise CommandError(
+            f"{args.weights} not found; train a model with `zerograd lesson 16_char_lm --out DIR` "
+            "and pass DIR/char_lstm.safetensors."
         )
-    try:
-        model, vocab, meta = load_language_model(args.weights)
-    except ValueError as e:
-        raise SystemExit(f"zerograd generate: {e}") from None
+    if os.path.isdir(args.weights):
+        raise CommandError(f"--weights {args.weights} is a folder; pass the .safetensors file.", 2)
+    model, vocab, _ = load_language_model(args.weights)
     if args.seed is not None:
         zg.manual_seed(args.seed)
-    try:
-        text = generate(model, vocab, args.prompt, args.length, args.temperature)
-    except ValueError as e:
-        raise SystemExit(f"zerograd generate: {e}") from None
-    print(text)
+    print(generate(model, vocab, args.prompt, args.length, args.temperature))
     return 0
 
 
-def add_command(sub) -> None:
+def add_command(sub, parents) -> None:
     g = sub.add_parser(
         "generate",
+        parents=parents,
         help="sample text from a character language model",
         description="Read --prompt with a character-level LSTM (weights written by lesson 16, "
         "zerograd lesson 16_char_lm, or the ones shipped with zerograd: --pretrained) and "
@@ -54,13 +55,15 @@ def add_command(sub) -> None:
         help="the character model shipped with zerograd (validation 1.4556 nats/char)",
     )
     g.add_argument("--prompt", default="ROMEO:", help="text to start from (default ROMEO:)")
-    g.add_argument("--length", type=int, default=300, help="characters to add (default 300)")
+    g.add_argument("--length", type=count(0), default=300, help="characters to add (default 300)")
     g.add_argument(
         "--temperature",
-        type=float,
+        type=finite_float,
         default=0.8,
         help="below 1: safer, more repetitive; above 1: wilder; 0: always the likeliest "
         "(default 0.8)",
     )
-    g.add_argument("--seed", type=int, help="seed for the sampling (default: unseeded run-to-run)")
+    g.add_argument(
+        "--seed", type=count(0), help="seed for the sampling (default: unseeded run-to-run)"
+    )
     g.set_defaults(func=_generate)

@@ -28,7 +28,7 @@ def test_gradcheck_filters_and_lists(capsys):
 
 def test_gradcheck_unknown_op(capsys):
     assert main(["gradcheck", "--op", "no-such-op"]) == 2
-    assert "no op matches 'no-such-op'" in capsys.readouterr().err
+    assert "zerograd gradcheck: no op matches 'no-such-op'" in capsys.readouterr().err
 
 
 def test_no_command_prints_help(capsys):
@@ -44,9 +44,9 @@ def test_help(argv, capsys):
     assert "usage: zerograd" in capsys.readouterr().out
 
 
-def test_module_entry_point_runs():
+def test_python_dash_m_zerograd_runs():
     r = subprocess.run(
-        [sys.executable, "-m", "zerograd.cli", "gradcheck", "--op", "log_softmax"],
+        [sys.executable, "-m", "zerograd", "gradcheck", "--op", "log_softmax"],
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,7 @@
+"""``python -m zerograd.cli``: the ``zerograd`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
