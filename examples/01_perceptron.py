@@ -16,11 +16,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd.data.datasets import logic_gate
-from zerograd.plot import pyplot
 
 # the book's hand-set weights (w1, w2, b); NAND is AND with every sign flipped
 HAND_SET = {
@@ -105,7 +105,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default="runs/lessons/01_perceptron", help="folder for the PNGs")
     parser.add_argument("--seed", type=int, default=0, help="seed for the starting weights")
     args = parser.parse_args(argv)
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (here matplotlib), one line each at the end
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     zg.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,51 +202,53 @@ def main(argv=None) -> dict:
     result["xor_two_layer"] = as_bits(y)
     print(f"   the network gets {int((y.numpy() == tx.numpy()).sum())} of 4 right")
 
-    # --- pictures -------------------------------------------------------------------------------
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
-    for ax, gate in zip(axes, ("AND", "NAND", "OR")):
-        Xg, t = logic_gate(gate)
-        w, b = zg.tensor(learned[gate][0]), learned[gate][1]
-        hand = HAND_SET[gate]
-        draw_boundary(
-            ax,
-            zg.tensor(Xg),
-            zg.tensor(t),
-            lambda G, w=w, b=b: perceptron(G, w, b),
-            f"{gate}: learned (solid), book (dashed)",
-            lines=[((w.tolist(), b), "solid"), ((hand[:2], hand[2]), "dashed")],
-        )
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    gates_png = out / "gates.png"
-    fig.savefig(gates_png, dpi=90)
-    plt.close(fig)
+    # --- pictures (matplotlib, the plot extra) ---------------------------------------------------
+    if plt is not None:
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+        for ax, gate in zip(axes, ("AND", "NAND", "OR")):
+            Xg, t = logic_gate(gate)
+            w, b = zg.tensor(learned[gate][0]), learned[gate][1]
+            hand = HAND_SET[gate]
+            draw_boundary(
+                ax,
+                zg.tensor(Xg),
+                zg.tensor(t),
+                lambda G, w=w, b=b: perceptron(G, w, b),
+                f"{gate}: learned (solid), book (dashed)",
+                lines=[((w.tolist(), b), "solid"), ((hand[:2], hand[2]), "dashed")],
+            )
+        axes[0].legend(loc="upper left", fontsize=8)
+        fig.tight_layout()
+        gates_png = out / "gates.png"
+        fig.savefig(gates_png, dpi=90)
+        plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.1))
-    draw_boundary(
-        axes[0],
-        Xx,
-        tx,
-        lambda G: perceptron(G, best_w, best_b),
-        f"XOR, the best single line: {grid_best} of 4\nno line gets all 4",
-        lines=[((best_w.tolist(), best_b), "solid")],
-    )
-    nand, or_ = HAND_SET["NAND"], HAND_SET["OR"]
-    draw_boundary(
-        axes[1],
-        Xx,
-        tx,
-        lambda G: xor_net(G)[2],
-        "XOR, two layers: 4 of 4\nlines: NAND (dashed), OR (dotted)",
-        lines=[((nand[:2], nand[2]), "dashed"), ((or_[:2], or_[2]), "dotted")],
-    )
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    xor_png = out / "xor.png"
-    fig.savefig(xor_png, dpi=90)
-    plt.close(fig)
-    print(f"\nPictures: {gates_png}, {xor_png}")
-    result["pngs"] = [str(gates_png), str(xor_png)]
+        fig, axes = plt.subplots(1, 2, figsize=(8, 4.1))
+        draw_boundary(
+            axes[0],
+            Xx,
+            tx,
+            lambda G: perceptron(G, best_w, best_b),
+            f"XOR, the best single line: {grid_best} of 4\nno line gets all 4",
+            lines=[((best_w.tolist(), best_b), "solid")],
+        )
+        nand, or_ = HAND_SET["NAND"], HAND_SET["OR"]
+        draw_boundary(
+            axes[1],
+            Xx,
+            tx,
+            lambda G: xor_net(G)[2],
+            "XOR, two layers: 4 of 4\nlines: NAND (dashed), OR (dotted)",
+            lines=[((nand[:2], nand[2]), "dashed"), ((or_[:2], or_[2]), "dotted")],
+        )
+        axes[0].legend(loc="upper left", fontsize=8)
+        fig.tight_layout()
+        xor_png = out / "xor.png"
+        fig.savefig(xor_png, dpi=90)
+        plt.close(fig)
+        print(f"\nPictures: {gates_png}, {xor_png}")
+        result["pngs"] = [str(gates_png), str(xor_png)]
+    skipped.report()
     return result
 
 

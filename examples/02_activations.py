@@ -15,11 +15,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn
-from zerograd.plot import pyplot
 
 SLOPE = 0.1  # leaky ReLU's slope for a < 0 (PyTorch's default is 0.01, too flat to see in a plot)
 
@@ -54,7 +54,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default="runs/lessons/02_activations", help="folder for the PNG")
     parser.add_argument("--seed", type=int, default=0, help="seed for the Linear layers' weights")
     args = parser.parse_args(argv)
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (here matplotlib), one line each at the end
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     zg.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,28 +119,39 @@ def main(argv=None) -> dict:
     print("   without a non-linear h between the layers, depth buys nothing")
     result["linear_max_diff"], result["relu_max_diff"] = diff_linear, diff_relu
 
-    # --- picture: the activations and their derivatives -----------------------------------------
-    grid = np.linspace(-5, 5, 201 if args.quick else 1001, dtype=np.float32)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    # ReLU, leaky ReLU and the identity coincide for x > 0: thick, thin and dotted lines keep
-    # all three visible
-    styles = [dict(lw=2), dict(lw=2), dict(lw=2), dict(lw=4, alpha=0.6), dict(lw=1.8), dict(ls=":")]
-    for (name, (h, _)), style in zip(ACTIVATIONS.items(), styles):
-        y, dy = value_and_derivative(h, grid)
-        ax1.plot(grid, y, label=name, **style)
-        ax2.plot(grid, dy, label=name, **style)
-    ax1.set(title="activations h(x)", xlabel="x", ylabel="h(x)", ylim=(-2, 3))
-    ax2.set(title="derivatives h'(x), by autograd", xlabel="x", ylabel="h'(x)", ylim=(-0.1, 1.1))
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.axhline(0, color="k", linewidth=0.5)
-    ax1.legend(fontsize=8)
-    fig.tight_layout()
-    png = out / "activations.png"
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
-    print(f"\nPicture: {png}")
-    result["pngs"] = [str(png)]
+    # --- picture: the activations and their derivatives (matplotlib, the plot extra) ------------
+    if plt is not None:
+        grid = np.linspace(-5, 5, 201 if args.quick else 1001, dtype=np.float32)
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+        # ReLU, leaky ReLU and the identity coincide for x > 0: thick, thin and dotted lines keep
+        # all three visible
+        styles = [
+            dict(lw=2),
+            dict(lw=2),
+            dict(lw=2),
+            dict(lw=4, alpha=0.6),
+            dict(lw=1.8),
+            dict(ls=":"),
+        ]
+        for (name, (h, _)), style in zip(ACTIVATIONS.items(), styles):
+            y, dy = value_and_derivative(h, grid)
+            ax1.plot(grid, y, label=name, **style)
+            ax2.plot(grid, dy, label=name, **style)
+        ax1.set(title="activations h(x)", xlabel="x", ylabel="h(x)", ylim=(-2, 3))
+        ax2.set(
+            title="derivatives h'(x), by autograd", xlabel="x", ylabel="h'(x)", ylim=(-0.1, 1.1)
+        )
+        for ax in (ax1, ax2):
+            ax.grid(alpha=0.3)
+            ax.axhline(0, color="k", linewidth=0.5)
+        ax1.legend(fontsize=8)
+        fig.tight_layout()
+        png = out / "activations.png"
+        fig.savefig(png, dpi=90)
+        plt.close(fig)
+        print(f"\nPicture: {png}")
+        result["pngs"] = [str(png)]
+    skipped.report()
     return result
 
 

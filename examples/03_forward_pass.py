@@ -16,11 +16,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn
-from zerograd.plot import pyplot
 
 # The book's weights, W as (in, out): a = x W + b, one column per unit of the next layer
 W1 = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]  # 2 inputs -> 3 units
@@ -71,7 +71,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="the same run (it is instant)")
     parser.add_argument("--out", default="runs/lessons/03_forward_pass", help="folder for the PNG")
     args = parser.parse_args(argv)
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (here matplotlib), one line each at the end
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     f64 = zg.float64  # float64 as in the book's NumPy code, so both ways agree to 1e-8
@@ -120,15 +121,14 @@ def main(argv=None) -> dict:
     print(f"\nBoth give y = {fmt(y_raw)}; max |difference| = {diff:.1e}")
     print(f"The book's answer:  {fmt(zg.tensor(EXPECTED, dtype=f64))}")
 
-    png = out / "network.png"
-    draw_network(plt, [t.tolist() for t in (x, z1, z2, y_raw)], png)
-    print(f"\nPicture: {png}")
-    return {
-        "y_raw": y_raw.tolist(),
-        "y_layers": y_layers.tolist(),
-        "max_diff": diff,
-        "pngs": [str(png)],
-    }
+    result = {"y_raw": y_raw.tolist(), "y_layers": y_layers.tolist(), "max_diff": diff}
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        png = out / "network.png"
+        draw_network(plt, [t.tolist() for t in (x, z1, z2, y_raw)], png)
+        print(f"\nPicture: {png}")
+        result["pngs"] = [str(png)]
+    skipped.report()
+    return result
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
-from zerograd.plot import pyplot
 
 
 def fmt(values) -> str:
@@ -34,7 +34,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="the same run (it is instant)")
     parser.add_argument("--out", default="runs/lessons/04_softmax", help="folder for the PNG")
     args = parser.parse_args(argv)
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (here matplotlib), one line each at the end
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     f64 = zg.float64  # NumPy's default, as in the book
@@ -91,31 +92,35 @@ def main(argv=None) -> dict:
     print("   (this is why F.cross_entropy takes the scores, not the probabilities)")
     result["log_of_softmax"], result["log_softmax"] = log_of_softmax.tolist(), log_sm.tolist()
 
-    # --- picture --------------------------------------------------------------------------------
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-    labels = [f"a = {v:.0f}" for v in a.tolist()]
-    bars = ax1.bar(labels, lib.tolist(), color=["#c4501b", "#1f4e9a", "#4d9a3f"])
-    ax1.set_yscale("log")  # on a linear axis the two small bars would not show at all
-    ax1.bar_label(bars, labels=[f"{v:.3g}" for v in lib.tolist()], fontsize=8)
-    ax1.set(title="F.softmax(a): probabilities (log scale)", ylabel="probability", ylim=(1e-10, 5))
-    labels = [f"b = {v:.0f}" for v in b.tolist()]
-    x = np.arange(3)
-    ax2.bar(x - 0.2, log_sm.tolist(), width=0.4, label="F.log_softmax", color="#1f4e9a")
-    finite = [v if math.isfinite(v) else 0.0 for v in log_of_softmax.tolist()]
-    ax2.bar(x + 0.2, finite, width=0.4, label="log(softmax)", color="#c4501b")
-    for i, v in enumerate(log_of_softmax.tolist()):
-        if not math.isfinite(v):
-            ax2.text(i + 0.2, -300, "-inf\n(no bar)", ha="center", fontsize=9, color="#c4501b")
-    ax2.set_yscale("symlog")  # shows -1e-4 and -1000 on one axis
-    ax2.set_xticks(x, labels)
-    ax2.set(title="log-probabilities of b", ylabel="log y (symlog scale)")
-    ax2.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    png = out / "softmax.png"
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
-    print(f"\nPicture: {png}")
-    result["pngs"] = [str(png)]
+    # --- picture (matplotlib, the plot extra) ---------------------------------------------------
+    if plt is not None:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
+        labels = [f"a = {v:.0f}" for v in a.tolist()]
+        bars = ax1.bar(labels, lib.tolist(), color=["#c4501b", "#1f4e9a", "#4d9a3f"])
+        ax1.set_yscale("log")  # on a linear axis the two small bars would not show at all
+        ax1.bar_label(bars, labels=[f"{v:.3g}" for v in lib.tolist()], fontsize=8)
+        ax1.set(
+            title="F.softmax(a): probabilities (log scale)", ylabel="probability", ylim=(1e-10, 5)
+        )
+        labels = [f"b = {v:.0f}" for v in b.tolist()]
+        x = np.arange(3)
+        ax2.bar(x - 0.2, log_sm.tolist(), width=0.4, label="F.log_softmax", color="#1f4e9a")
+        finite = [v if math.isfinite(v) else 0.0 for v in log_of_softmax.tolist()]
+        ax2.bar(x + 0.2, finite, width=0.4, label="log(softmax)", color="#c4501b")
+        for i, v in enumerate(log_of_softmax.tolist()):
+            if not math.isfinite(v):
+                ax2.text(i + 0.2, -300, "-inf\n(no bar)", ha="center", fontsize=9, color="#c4501b")
+        ax2.set_yscale("symlog")  # shows -1e-4 and -1000 on one axis
+        ax2.set_xticks(x, labels)
+        ax2.set(title="log-probabilities of b", ylabel="log y (symlog scale)")
+        ax2.legend(fontsize=8, loc="lower left")
+        fig.tight_layout()
+        png = out / "softmax.png"
+        fig.savefig(png, dpi=90)
+        plt.close(fig)
+        print(f"\nPicture: {png}")
+        result["pngs"] = [str(png)]
+    skipped.report()
     return result
 
 

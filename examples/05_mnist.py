@@ -18,12 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import SAMPLE_DIR, find_mnist_files, mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import accuracy, evaluate, fit, predict
 
 
@@ -38,9 +37,7 @@ def read_idx_header(path):
     return magic, sizes, first
 
 
-def plot_digits(images, titles, colors, path, suptitle):
-    plt = pyplot()
-
+def plot_digits(plt, images, titles, colors, path, suptitle):
     cols = 8
     rows = (len(images) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
@@ -62,32 +59,28 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default: 5 (quick: 1)")
     args = parser.parse_args(argv)
-    pyplot()  # fail early with the install hint if matplotlib is missing
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     zg.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     epochs = args.epochs or (1 if args.quick else 5)
 
-    # 1. An IDX file, byte by byte. find_mnist_files looks in ZEROGRAD_DATA and the cache.
-    files = find_mnist_files("mnist")
-    if files is None:
-        print("MNIST files not found (set ZEROGRAD_DATA to a folder holding mnist/);")
-        print("using the sample shipped in the package: 6,000 training and 1,000 test images.")
-        files = {
-            "train-images-idx3-ubyte": SAMPLE_DIR / "train-images-idx3-ubyte.gz",
-            "train-labels-idx1-ubyte": SAMPLE_DIR / "train-labels-idx1-ubyte.gz",
-        }
-    image_file = files["train-images-idx3-ubyte"]
+    # The full MNIST files from ZEROGRAD_DATA or the cache, else the sample shipped in the package.
+    # .files holds the paths each split was read from.
+    train, test, _ = skipped.mnist_splits(flatten=True)
+
+    # 1. An IDX file, byte by byte.
+    image_file = train.files["train-images-idx3-ubyte"]
     magic, sizes, first_image = read_idx_header(image_file)
-    label_magic, label_sizes, first_label = read_idx_header(files["train-labels-idx1-ubyte"])
-    print(f"\n== 1. The IDX file {Path(image_file).name} ==")
+    label_magic, label_sizes, first_label = read_idx_header(train.files["train-labels-idx1-ubyte"])
+    print(f"== 1. The IDX file {Path(image_file).name} ==")
     print(f"magic number: {magic}  (0x{magic:08x}: type 0x08 = unsigned byte, 3 dimensions)")
     print(f"images: {sizes[0]}  rows: {sizes[1]}  columns: {sizes[2]}")
     print(f"labels file: magic {label_magic}, {label_sizes[0]} labels")
     print(f"first image: {len(first_image)} bytes after the 16-byte header; label {first_label[0]}")
 
     # 2. The same data through the library: uint8 images in .data, int64 labels in .targets.
-    train, test, _ = mnist_splits(flatten=True)
     source = "the package's sample" if train.is_sample else "the full files"
     print(f"\n== 2. MNIST(flatten=True) from {source} ==")
     print(f"train: {len(train)} images, test: {len(test)} images")
@@ -99,13 +92,15 @@ def main(argv=None) -> dict:
         f"{x0.max().item()}] (x / 255), label {t0}"
     )
     grid_png = out / "05_digits.png"
-    plot_digits(
-        train.data[:40],
-        [str(t) for t in train.targets[:40]],
-        ["black"] * 40,
-        grid_png,
-        "The first 40 training images and their labels",
-    )
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        plot_digits(
+            plt,
+            train.data[:40],
+            [str(t) for t in train.targets[:40]],
+            ["black"] * 40,
+            grid_png,
+            "The first 40 training images and their labels",
+        )
 
     # 3. A network to run. The book loads pretrained weights (sample_weight.pkl); we train the
     #    same 784-50-100-10 sigmoid network for a few epochs. Adam (lesson 9's optimizer) because
@@ -154,14 +149,16 @@ def main(argv=None) -> dict:
         + ", ".join(f"{i}: {p[i]}/{t_test[i]}" for i in wrong[:8])
     )
     wrong_png = out / "05_misclassified.png"
-    shown = wrong[:32]
-    plot_digits(
-        test.data[shown],
-        [f"{p[i]} (true {t_test[i]})" for i in shown],
-        ["tab:red"] * len(shown),
-        wrong_png,
-        "Misclassified test images: predicted (true)",
-    )
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        shown = wrong[:32]
+        plot_digits(
+            plt,
+            test.data[shown],
+            [f"{p[i]} (true {t_test[i]})" for i in shown],
+            ["tab:red"] * len(shown),
+            wrong_png,
+            "Misclassified test images: predicted (true)",
+        )
 
     # 5. Why batches: the same 1,000 images one at a time and 100 at a time (best of 5 runs:
     #    the least disturbed by other programs).
@@ -191,9 +188,10 @@ def main(argv=None) -> dict:
     )
     print(f"batching is {speedup:.0f}x faster, same outputs: {same}")
     print("(one big matrix product replaces 100 small ones: less Python and call overhead)")
-    print(f"\npictures: {grid_png}, {wrong_png}")
+    if plt is not None:
+        print(f"\npictures: {grid_png}, {wrong_png}")
 
-    return {
+    result = {
         "magic": magic,
         "num_images": sizes[0],
         "rows": sizes[1],
@@ -214,8 +212,11 @@ def main(argv=None) -> dict:
         "batched_seconds": batched_seconds,
         "speedup": speedup,
         "same_outputs": same,
-        "pngs": [str(grid_png), str(wrong_png)],
     }
+    if plt is not None:
+        result["pngs"] = [str(grid_png), str(wrong_png)]
+    skipped.report()
+    return result
 
 
 if __name__ == "__main__":

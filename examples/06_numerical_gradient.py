@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import LRSchedulerCallback, fit
 
 BOOK_NAMES = {"0.weight": "W1", "0.bias": "b1", "2.weight": "W2", "2.bias": "b2"}
@@ -85,17 +84,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default: 10 (quick: 2)")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     zg.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)  # picks the weights checked in quick mode
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     epochs = args.epochs or (2 if args.quick else 10)
 
-    train, test, _ = mnist_splits(flatten=True)
-    if train.is_sample:
-        print("MNIST files not found (set ZEROGRAD_DATA to a folder holding mnist/);")
-        print("using the sample shipped in the package: 6,000 training and 1,000 test images.")
+    train, test, _ = skipped.mnist_splits(flatten=True)  # the package's sample without the files
 
     # 1. Both gradients on 3 images, as the book's gradient_check.py. In float64: the quotient
     #    (L(w + h) - L(w - h)) / 2h divides the loss's rounding error by 2h = 2e-4, and float32's
@@ -150,27 +147,29 @@ def main(argv=None) -> dict:
     )
 
     agreement_png = out / "06_agreement.png"
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    # log-log axes show the agreement at every size; exact zeros (background pixels) are left out
-    for (name, _), b, n in zip(net.named_parameters(), all_backprop, all_numeric):
-        keep = b != 0
-        ax.scatter(np.abs(b[keep]), np.abs(n[keep]), s=6, label=BOOK_NAMES[name])
-    smallest = min(np.abs(b[b != 0]).min() for b in all_backprop)
-    low, high = 10.0 ** np.floor(np.log10(smallest)), 1.0
-    ax.plot([low, high], [low, high], color="gray", lw=0.8, label="numerical = backprop")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlim=(low, high),
-        ylim=(low, high),
-        title="|gradient| of each checked weight",
-        xlabel="backprop (loss.backward())",
-        ylabel="numerical (central differences)",
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(agreement_png, dpi=90)
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        # log-log axes show the agreement at every size; exact zeros (background pixels) are
+        # left out
+        for (name, _), b, n in zip(net.named_parameters(), all_backprop, all_numeric):
+            keep = b != 0
+            ax.scatter(np.abs(b[keep]), np.abs(n[keep]), s=6, label=BOOK_NAMES[name])
+        smallest = min(np.abs(b[b != 0]).min() for b in all_backprop)
+        low, high = 10.0 ** np.floor(np.log10(smallest)), 1.0
+        ax.plot([low, high], [low, high], color="gray", lw=0.8, label="numerical = backprop")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=(low, high),
+            ylim=(low, high),
+            title="|gradient| of each checked weight",
+            xlabel="backprop (loss.backward())",
+            ylabel="numerical (central differences)",
+        )
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(agreement_png, dpi=90)
+        plt.close(fig)
 
     # 2. The cost of one gradient on a training batch of 100 images (the book's batch size).
     #    Backprop: one forward and one backward pass. Numerical: two forward passes per weight,
@@ -211,21 +210,24 @@ def main(argv=None) -> dict:
     )
 
     timing_png = out / "06_timing.png"
-    fig, ax = plt.subplots(figsize=(6, 3))
-    totals = [backprop_seconds * iterations, numerical_seconds * iterations]
-    ax.barh(
-        ["backprop", "numerical\n(extrapolated)"],
-        [s / 3600 for s in totals],
-        color=["tab:green", "tab:red"],
-    )
-    for row, seconds in enumerate(totals):
-        ax.text(seconds / 3600, row, " " + duration(seconds), va="center")
-    ax.set_xscale("log")
-    ax.set_xlim(totals[0] / 3600 / 10, totals[1] / 3600 * 30)  # room for the labels
-    ax.set(title=f"{iterations:,} gradients of TwoLayerNet, batch 100", xlabel="hours (log scale)")
-    fig.tight_layout()
-    fig.savefig(timing_png, dpi=90)
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, ax = plt.subplots(figsize=(6, 3))
+        totals = [backprop_seconds * iterations, numerical_seconds * iterations]
+        ax.barh(
+            ["backprop", "numerical\n(extrapolated)"],
+            [s / 3600 for s in totals],
+            color=["tab:green", "tab:red"],
+        )
+        for row, seconds in enumerate(totals):
+            ax.text(seconds / 3600, row, " " + duration(seconds), va="center")
+        ax.set_xscale("log")
+        ax.set_xlim(totals[0] / 3600 / 10, totals[1] / 3600 * 30)  # room for the labels
+        ax.set(
+            title=f"{iterations:,} gradients of TwoLayerNet, batch 100", xlabel="hours (log scale)"
+        )
+        fig.tight_layout()
+        fig.savefig(timing_png, dpi=90)
+        plt.close(fig)
 
     # 3. So we train with backprop: SGD with momentum, learning rate annealed on a cosine.
     train_set = Subset(train, range(6000)) if args.quick and len(train) > 6000 else train
@@ -260,19 +262,22 @@ def main(argv=None) -> dict:
     )
 
     curves_png = out / "06_accuracy.png"
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(history["epoch"], history["accuracy"], marker="o", label="train (running, per epoch)")
-    ax.plot(history["epoch"], history["val_accuracy"], marker="o", label="test")
-    ax.axhline(0.97, color="gray", ls="--", lw=0.8, label="97%")
-    ax.set(title="TwoLayerNet trained with backprop", xlabel="epoch", ylabel="accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(curves_png, dpi=90)
-    plt.close(fig)
-    print(f"\npictures: {agreement_png}, {timing_png}, {curves_png}")
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(
+            history["epoch"], history["accuracy"], marker="o", label="train (running, per epoch)"
+        )
+        ax.plot(history["epoch"], history["val_accuracy"], marker="o", label="test")
+        ax.axhline(0.97, color="gray", ls="--", lw=0.8, label="97%")
+        ax.set(title="TwoLayerNet trained with backprop", xlabel="epoch", ylabel="accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(curves_png, dpi=90)
+        plt.close(fig)
+        print(f"\npictures: {agreement_png}, {timing_png}, {curves_png}")
 
-    return {
+    result = {
         "num_parameters": n_params,
         "checked": n_checked,
         "per_param": per_param,
@@ -288,8 +293,11 @@ def main(argv=None) -> dict:
         "train_seconds": train_seconds,
         "test_accuracy": test_accuracy,
         "val_accuracy": history["val_accuracy"],
-        "pngs": [str(agreement_png), str(timing_png), str(curves_png)],
     }
+    if plt is not None:
+        result["pngs"] = [str(agreement_png), str(timing_png), str(curves_png)]
+    skipped.report()
+    return result
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data.datasets import planar_flower
-from zerograd.plot import pyplot
 
 HIDDEN_SIZES = [1, 2, 3, 4, 5, 20, 50]
 INIT_NAMES = {
@@ -107,7 +107,8 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (here matplotlib), one line each at the end
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
 
     zg.manual_seed(args.seed)
     X, y = planar_flower(400)  # X (400, 2) float32, y (400,) 0 or 1, grouped by class
@@ -165,28 +166,7 @@ def main(argv=None) -> dict:
             table[n_h] = accuracy(models[n_h], X, y)
         print(f"{n_h:4d}  {table[n_h]:8.2%}  {costs[n_h]:6.4f}")
 
-    # Pictures: the two boundaries side by side, then one panel per hidden size.
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4), dpi=90)
-    draw_boundary(axes[0], logreg, X, y, f"logistic regression: {logreg_acc:.1%}")
-    draw_boundary(axes[1], net4, X, y, f"2-4-1 tanh network: {acc4:.1%}")
-    fig.tight_layout()
-    boundaries_png = out / "boundaries.png"
-    fig.savefig(boundaries_png)
-    plt.close(fig)
-
-    fig, axes = plt.subplots(2, 4, figsize=(10, 5.4), dpi=80)
-    for ax, n_h in zip(axes.ravel(), HIDDEN_SIZES):
-        draw_boundary(ax, models[n_h], X, y, f"n_h = {n_h}: {table[n_h]:.1%}")
-    axes.ravel()[-1].axis("off")
-    fig.suptitle(f"hidden layer size vs decision boundary ({iterations} iterations, lr {args.lr})")
-    fig.tight_layout()
-    hidden_png = out / "hidden_sizes.png"
-    fig.savefig(hidden_png)
-    plt.close(fig)
-    print(f"\nwrote {boundaries_png} and {hidden_png}")
-    print(f"time: {time.perf_counter() - start:.1f} s")
-
-    return {
+    result = {
         "iterations": iterations,
         "logreg_accuracy": logreg_acc,
         "accuracy_n_h_4": acc4,
@@ -194,10 +174,35 @@ def main(argv=None) -> dict:
         "init_accuracy": {k: v["accuracy"] for k, v in inits.items()},
         "init_row_spread": {k: v["row_spread"] for k, v in inits.items()},
         "zero_init_hidden_weights": inits["zeros"]["W1"],
-        "boundaries_png": str(boundaries_png),
-        "hidden_sizes_png": str(hidden_png),
-        "pngs": [str(boundaries_png), str(hidden_png)],
     }
+    # Pictures (matplotlib, the plot extra): the two boundaries side by side, then one panel per
+    # hidden size.
+    if plt is not None:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 4), dpi=90)
+        draw_boundary(axes[0], logreg, X, y, f"logistic regression: {logreg_acc:.1%}")
+        draw_boundary(axes[1], net4, X, y, f"2-4-1 tanh network: {acc4:.1%}")
+        fig.tight_layout()
+        boundaries_png = out / "boundaries.png"
+        fig.savefig(boundaries_png)
+        plt.close(fig)
+
+        fig, axes = plt.subplots(2, 4, figsize=(10, 5.4), dpi=80)
+        for ax, n_h in zip(axes.ravel(), HIDDEN_SIZES):
+            draw_boundary(ax, models[n_h], X, y, f"n_h = {n_h}: {table[n_h]:.1%}")
+        axes.ravel()[-1].axis("off")
+        fig.suptitle(
+            f"hidden layer size vs decision boundary ({iterations} iterations, lr {args.lr})"
+        )
+        fig.tight_layout()
+        hidden_png = out / "hidden_sizes.png"
+        fig.savefig(hidden_png)
+        plt.close(fig)
+        print(f"\nwrote {boundaries_png} and {hidden_png}")
+        result.update(boundaries_png=str(boundaries_png), hidden_sizes_png=str(hidden_png))
+        result["pngs"] = [str(boundaries_png), str(hidden_png)]
+    print(f"time: {time.perf_counter() - start:.1f} s")
+    skipped.report()
+    return result
 
 
 if __name__ == "__main__":

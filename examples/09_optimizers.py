@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
-from zerograd.data.datasets import mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 START = (-7.0, 2.0)  # where every path starts, as in the book's figure
@@ -142,7 +141,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--iterations", type=int, default=None, help="MNIST iterations")
     parser.add_argument("--steps", type=int, default=30, help="steps on the bowl")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
@@ -165,29 +165,30 @@ def main(argv=None) -> dict:
     print(f"  max |optim.SGD(momentum=0.9) path - book's Momentum| = {gap_momentum:.2e}")
     result["gap_sgd"], result["gap_momentum"] = float(gap_sgd), float(gap_momentum)
 
-    gx, gy = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
-    fig, axes = plt.subplots(2, 4, figsize=(12, 5.5), dpi=80)
-    for ax, (name, path) in zip(axes.flat, paths.items()):
-        ax.contour(gx, gy, f(gx, gy), levels=np.linspace(0.5, 30, 10), colors="0.75")
-        ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3)
-        ax.plot(0, 0, "+", color="black", markersize=10)
-        x, y = path[-1]
-        ax.set(title=f"{name}: f = {f(x, y):.3g}", xlim=(-10, 10), ylim=(-5, 5))
-        ax.set(xlabel="x", ylabel="y")
-    last = axes.flat[-1]  # the eighth panel: how fast each one gets down the bowl
-    for name, path in paths.items():
-        last.semilogy(f(path[:, 0], path[:, 1]), label=name)
-    last.set(title="f(x, y) per step", xlabel="step", ylabel="f (log scale)")
-    last.legend(fontsize=7)
-    fig.suptitle("Optimizer paths on f(x, y) = x^2/20 + y^2 from (-7, 2)")
-    fig.tight_layout()
-    result["paths_png"] = str(out / "09_paths.png")
-    fig.savefig(result["paths_png"])
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        gx, gy = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
+        fig, axes = plt.subplots(2, 4, figsize=(12, 5.5), dpi=80)
+        for ax, (name, path) in zip(axes.flat, paths.items()):
+            ax.contour(gx, gy, f(gx, gy), levels=np.linspace(0.5, 30, 10), colors="0.75")
+            ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3)
+            ax.plot(0, 0, "+", color="black", markersize=10)
+            x, y = path[-1]
+            ax.set(title=f"{name}: f = {f(x, y):.3g}", xlim=(-10, 10), ylim=(-5, 5))
+            ax.set(xlabel="x", ylabel="y")
+        last = axes.flat[-1]  # the eighth panel: how fast each one gets down the bowl
+        for name, path in paths.items():
+            last.semilogy(f(path[:, 0], path[:, 1]), label=name)
+        last.set(title="f(x, y) per step", xlabel="step", ylabel="f (log scale)")
+        last.legend(fontsize=7)
+        fig.suptitle("Optimizer paths on f(x, y) = x^2/20 + y^2 from (-7, 2)")
+        fig.tight_layout()
+        result["paths_png"] = str(out / "09_paths.png")
+        fig.savefig(result["paths_png"])
+        plt.close(fig)
 
     # Part 2: the same seven on MNIST, same initial weights, same batches
     iterations = args.iterations or (200 if args.quick else 2000)
-    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
+    train, test, what = skipped.mnist_splits(sample=True if args.quick else None, flatten=True)
     print(f"\nPart 2: {iterations} iterations of batch 128 on {what} ({len(train)} images),")
     print("  5-layer ReLU MLP 784-100-100-100-100-10, He init; test accuracy on", len(test))
     losses, accuracies = {}, {}
@@ -212,24 +213,26 @@ def main(argv=None) -> dict:
         result[f"loss_{name}"] = final
         result[f"accuracy_{name}"] = float(accuracies[name])
 
-    window = min(max(iterations // 50, 10), iterations)  # no wider than the run
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=90)
-    for name, values in losses.items():
-        ax.plot(np.arange(window, len(values) + 1), smooth(values, window), label=name)
-    ax.set(
-        title=f"MNIST training loss, 5-layer ReLU MLP ({what})",
-        xlabel="iteration",
-        ylabel=f"cross-entropy (mean of {window} iterations)",
-        ylim=(0, 2.5),
-    )
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    result["loss_png"] = str(out / "09_mnist_loss.png")
-    fig.savefig(result["loss_png"])
-    plt.close(fig)
+    if plt is not None:  # the pictures (matplotlib, the plot extra)
+        window = min(max(iterations // 50, 10), iterations)  # no wider than the run
+        fig, ax = plt.subplots(figsize=(7, 4.5), dpi=90)
+        for name, values in losses.items():
+            ax.plot(np.arange(window, len(values) + 1), smooth(values, window), label=name)
+        ax.set(
+            title=f"MNIST training loss, 5-layer ReLU MLP ({what})",
+            xlabel="iteration",
+            ylabel=f"cross-entropy (mean of {window} iterations)",
+            ylim=(0, 2.5),
+        )
+        ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        result["loss_png"] = str(out / "09_mnist_loss.png")
+        fig.savefig(result["loss_png"])
+        plt.close(fig)
 
-    print(f"\nPictures: {result['paths_png']}, {result['loss_png']}")
+        print(f"\nPictures: {result['paths_png']}, {result['loss_png']}")
+    skipped.report()
     return result
 
 

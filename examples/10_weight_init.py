@@ -20,13 +20,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader
-from zerograd.data.datasets import mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 # Each scheme fills a weight tensor in place. Naive formulas, for a layer with n_in inputs and
@@ -119,7 +118,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, weights, batches")
     parser.add_argument("--iterations", type=int, default=None, help="MNIST iterations")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
@@ -150,12 +150,13 @@ def main(argv=None) -> dict:
             stds = [float(a.std()) for a in activations[name]]
             print(f"  {name:9s}" + "".join(f"{s:10.4g}" for s in stds))
             result[f"act_std_{act_name}_{name}"] = stds
-        result[f"{act_name}_png"] = str(out / f"10_activations_{act_name}.png")
-        draw_histograms(plt, activations, act_name, Path(result[f"{act_name}_png"]))
+        if plt is not None:  # the picture (matplotlib, the plot extra)
+            result[f"{act_name}_png"] = str(out / f"10_activations_{act_name}.png")
+            draw_histograms(plt, activations, act_name, Path(result[f"{act_name}_png"]))
 
     # Part 2: the same 5-layer depth, trained on MNIST with plain SGD from each initialisation
     iterations = args.iterations or (300 if args.quick else 2000)
-    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
+    train, test, what = skipped.mnist_splits(sample=True if args.quick else None, flatten=True)
     print(f"\nPart 2: {iterations} iterations of SGD (lr 0.01, batch 128) on {what}")
     print(f"  ({len(train)} images), 5-layer ReLU MLP 784-100-100-100-100-10")
     test_loader = DataLoader(test, batch_size=1000)
@@ -177,24 +178,26 @@ def main(argv=None) -> dict:
         result[f"loss_{name}"] = final
         result[f"accuracy_{name}"] = float(accuracies[name])
 
-    window = min(max(iterations // 50, 10), iterations)  # no wider than the run
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=90)
-    for name, values in losses.items():
-        ax.plot(np.arange(window, len(values) + 1), smooth(values, window), label=name)
-    ax.set(
-        title=f"MNIST loss by weight init: ReLU MLP, SGD ({what})",
-        xlabel="iteration",
-        ylabel=f"cross-entropy (mean of {window} iterations)",
-        ylim=(0, 2.5),
-    )
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    result["loss_png"] = str(out / "10_mnist_loss.png")
-    fig.savefig(result["loss_png"])
-    plt.close(fig)
+    if plt is not None:  # the pictures (matplotlib, the plot extra)
+        window = min(max(iterations // 50, 10), iterations)  # no wider than the run
+        fig, ax = plt.subplots(figsize=(7, 4.5), dpi=90)
+        for name, values in losses.items():
+            ax.plot(np.arange(window, len(values) + 1), smooth(values, window), label=name)
+        ax.set(
+            title=f"MNIST loss by weight init: ReLU MLP, SGD ({what})",
+            xlabel="iteration",
+            ylabel=f"cross-entropy (mean of {window} iterations)",
+            ylim=(0, 2.5),
+        )
+        ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        result["loss_png"] = str(out / "10_mnist_loss.png")
+        fig.savefig(result["loss_png"])
+        plt.close(fig)
 
-    print(f"\nPictures: {result['sigmoid_png']}, {result['relu_png']}, {result['loss_png']}")
+        print(f"\nPictures: {result['sigmoid_png']}, {result['relu_png']}, {result['loss_png']}")
+    skipped.report()
     return result
 
 

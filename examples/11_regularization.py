@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset
-from zerograd.data.datasets import mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 # The three settings of part 1: the book's lambda 0.1 and dropout ratio 0.2.
@@ -123,14 +122,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help="part 1 epochs (201; quick 100)")
     parser.add_argument("--bn-epochs", type=int, default=None, help="part 2 epochs (20; quick 10)")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
     start = time.perf_counter()
     result = {}
 
-    train, test, what = mnist_splits(sample=True if args.quick else None, flatten=True)
+    train, test, what = skipped.mnist_splits(sample=True if args.quick else None, flatten=True)
     # The test set: all of it (10,000 images, or the sample's 1,000).
     test_loader = DataLoader(test, batch_size=1000)
 
@@ -166,20 +166,21 @@ def main(argv=None) -> dict:
         result[f"train_acc_{key}"] = float(train_acc[-1])
         result[f"test_acc_{key}"] = float(test_acc[-1])
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=80, sharey=True)
-    for ax, (name, (train_acc, test_acc)) in zip(axes, curves.items()):
-        x = np.arange(1, epochs + 1)
-        ax.plot(x, train_acc, label="train (300 images)")
-        ax.plot(x, test_acc, label=f"test ({len(test)} images)")
-        ax.set(title=name, xlabel="epoch", ylim=(0, 1.02))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("accuracy")
-    axes[0].legend(loc="lower right")
-    fig.suptitle(f"Overfitting 300 images of {what}: 784-100x6-10 ReLU MLP, SGD lr 0.01")
-    fig.tight_layout()
-    result["overfitting_png"] = str(out / "11_overfitting.png")
-    fig.savefig(result["overfitting_png"])
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=80, sharey=True)
+        for ax, (name, (train_acc, test_acc)) in zip(axes, curves.items()):
+            x = np.arange(1, epochs + 1)
+            ax.plot(x, train_acc, label="train (300 images)")
+            ax.plot(x, test_acc, label=f"test ({len(test)} images)")
+            ax.set(title=name, xlabel="epoch", ylim=(0, 1.02))
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("accuracy")
+        axes[0].legend(loc="lower right")
+        fig.suptitle(f"Overfitting 300 images of {what}: 784-100x6-10 ReLU MLP, SGD lr 0.01")
+        fig.tight_layout()
+        result["overfitting_png"] = str(out / "11_overfitting.png")
+        fig.savefig(result["overfitting_png"])
+        plt.close(fig)
 
     # ---- Part 2: batch norm ------------------------------------------------------------------
     bn_epochs = args.bn_epochs or (10 if args.quick else 20)
@@ -215,23 +216,24 @@ def main(argv=None) -> dict:
         result[f"bn_half_{key}"] = float(accs[True][half - 1])
         result[f"plain_half_{key}"] = float(accs[False][half - 1])
 
-    fig, axes = plt.subplots(1, len(bn_curves), figsize=(13, 4), dpi=80, sharey=True)
-    for ax, (label, accs) in zip(axes, bn_curves.items()):
-        x = np.arange(1, bn_epochs + 1) * 10
-        ax.plot(x, accs[True], "o-", ms=3, label="with BatchNorm1d")
-        ax.plot(x, accs[False], "s--", ms=3, label="without")
-        ax.set(title=f"initial weights {label}", xlabel="iteration", ylim=(0, 1.02))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("training accuracy")
-    axes[0].legend(loc="upper left")
-    fig.suptitle(f"Batch norm: 784-100x5-10 ReLU MLP on 1,000 images of {what}, SGD lr 0.01")
-    fig.tight_layout()
-    result["batch_norm_png"] = str(out / "11_batch_norm.png")
-    fig.savefig(result["batch_norm_png"])
-    plt.close(fig)
-
-    print(f"\nPictures: {result['overfitting_png']}, {result['batch_norm_png']}")
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, axes = plt.subplots(1, len(bn_curves), figsize=(13, 4), dpi=80, sharey=True)
+        for ax, (label, accs) in zip(axes, bn_curves.items()):
+            x = np.arange(1, bn_epochs + 1) * 10
+            ax.plot(x, accs[True], "o-", ms=3, label="with BatchNorm1d")
+            ax.plot(x, accs[False], "s--", ms=3, label="without")
+            ax.set(title=f"initial weights {label}", xlabel="iteration", ylim=(0, 1.02))
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("training accuracy")
+        axes[0].legend(loc="upper left")
+        fig.suptitle(f"Batch norm: 784-100x5-10 ReLU MLP on 1,000 images of {what}, SGD lr 0.01")
+        fig.tight_layout()
+        result["batch_norm_png"] = str(out / "11_batch_norm.png")
+        fig.savefig(result["batch_norm_png"])
+        plt.close(fig)
+        print(f"\nPictures: {result['overfitting_png']}, {result['batch_norm_png']}")
     print(f"Time: {time.perf_counter() - start:.1f} s")
+    skipped.report()
     return result
 
 

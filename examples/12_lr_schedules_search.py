@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd import nn, optim
 from zerograd.data import DataLoader, Subset, random_split
-from zerograd.data.datasets import mnist_splits
 from zerograd.optim import lr_scheduler
-from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 EPOCHS = 100  # part 1: how long every schedule runs
@@ -144,7 +143,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--trials", type=int, default=None, help="search trials (100; quick 12)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per trial (50; quick 15)")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
@@ -186,30 +186,33 @@ def main(argv=None) -> dict:
     result["lrs"] = lrs
     result["plateau_cuts"] = cuts
 
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), dpi=80, sharex=True)
-    for ax, (name, values) in zip(axes.ravel(), lrs.items()):
-        ax.plot(range(EPOCHS), values, color="tab:blue")
-        ax.set_title(name, fontsize=10)
-        ax.set_ylim(0, LR0 * 1.08)
-        ax.grid(alpha=0.3)
-    ax = axes[1, 2]  # the plateau panel: also draw the metric it watches
-    metric_ax = ax.twinx()
-    metric_ax.plot(range(EPOCHS), VAL_LOSS, color="tab:orange", ls="--")
-    metric_ax.set_ylabel("scripted val loss", color="tab:orange")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("learning rate")
-    for ax in axes[1]:
-        ax.set_xlabel("epoch")
-    fig.suptitle(f"Learning-rate schedules, base lr {LR0}")
-    fig.tight_layout()
-    result["schedules_png"] = str(out / "12_schedules.png")
-    fig.savefig(result["schedules_png"])
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), dpi=80, sharex=True)
+        for ax, (name, values) in zip(axes.ravel(), lrs.items()):
+            ax.plot(range(EPOCHS), values, color="tab:blue")
+            ax.set_title(name, fontsize=10)
+            ax.set_ylim(0, LR0 * 1.08)
+            ax.grid(alpha=0.3)
+        ax = axes[1, 2]  # the plateau panel: also draw the metric it watches
+        metric_ax = ax.twinx()
+        metric_ax.plot(range(EPOCHS), VAL_LOSS, color="tab:orange", ls="--")
+        metric_ax.set_ylabel("scripted val loss", color="tab:orange")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("learning rate")
+        for ax in axes[1]:
+            ax.set_xlabel("epoch")
+        fig.suptitle(f"Learning-rate schedules, base lr {LR0}")
+        fig.tight_layout()
+        result["schedules_png"] = str(out / "12_schedules.png")
+        fig.savefig(result["schedules_png"])
+        plt.close(fig)
 
     # ---- Part 2: random search on a validation split ----------------------------------------
     trials = args.trials or (12 if args.quick else 100)
     epochs = args.epochs or (15 if args.quick else 50)
-    train_set, test_set, what = mnist_splits(sample=True if args.quick else None, flatten=True)
+    train_set, test_set, what = skipped.mnist_splits(
+        sample=True if args.quick else None, flatten=True
+    )
     five_hundred = Subset(train_set, range(500))
     # 80% to train on, 20% to compare settings on; the split repeats with the seed
     fit_set, val_set = random_split(five_hundred, [0.8, 0.2])
@@ -261,38 +264,39 @@ def main(argv=None) -> dict:
     result["best"] = best
     result["test_acc"] = float(test_acc)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=80)
-    lr_values = [r["lr"] for r in results]
-    accs = [r["val_acc"] for r in results]
-    points = ax1.scatter(
-        lr_values, [r["weight_decay"] for r in results], c=accs, cmap="viridis", vmin=0, vmax=1
-    )
-    # the best trial: an outline, so its colour still shows
-    ax1.scatter(
-        [best["lr"]],
-        [best["weight_decay"]],
-        marker="o",
-        s=200,
-        facecolors="none",
-        edgecolors="red",
-        label="best",
-    )
-    ax1.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="weight decay")
-    ax1.set_title("each trial, coloured by validation accuracy")
-    ax1.legend(loc="upper left")
-    fig.colorbar(points, ax=ax1, label="validation accuracy")
-    ax2.scatter(lr_values, accs, c=accs, cmap="viridis", vmin=0, vmax=1)
-    ax2.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy", ylim=(0, 1))
-    ax2.set_title("validation accuracy against the lr")
-    ax2.grid(alpha=0.3)
-    fig.suptitle(f"Random search: {trials} trials of {epochs} epochs on {what}")
-    fig.tight_layout()
-    result["search_png"] = str(out / "12_search.png")
-    fig.savefig(result["search_png"])
-    plt.close(fig)
-
-    print(f"\nPictures: {result['schedules_png']}, {result['search_png']}")
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=80)
+        lr_values = [r["lr"] for r in results]
+        accs = [r["val_acc"] for r in results]
+        points = ax1.scatter(
+            lr_values, [r["weight_decay"] for r in results], c=accs, cmap="viridis", vmin=0, vmax=1
+        )
+        # the best trial: an outline, so its colour still shows
+        ax1.scatter(
+            [best["lr"]],
+            [best["weight_decay"]],
+            marker="o",
+            s=200,
+            facecolors="none",
+            edgecolors="red",
+            label="best",
+        )
+        ax1.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="weight decay")
+        ax1.set_title("each trial, coloured by validation accuracy")
+        ax1.legend(loc="upper left")
+        fig.colorbar(points, ax=ax1, label="validation accuracy")
+        ax2.scatter(lr_values, accs, c=accs, cmap="viridis", vmin=0, vmax=1)
+        ax2.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy", ylim=(0, 1))
+        ax2.set_title("validation accuracy against the lr")
+        ax2.grid(alpha=0.3)
+        fig.suptitle(f"Random search: {trials} trials of {epochs} epochs on {what}")
+        fig.tight_layout()
+        result["search_png"] = str(out / "12_search.png")
+        fig.savefig(result["search_png"])
+        plt.close(fig)
+        print(f"\nPictures: {result['schedules_png']}, {result['search_png']}")
     print(f"Time: {time.perf_counter() - start:.1f} s")
+    skipped.report()
     return result
 
 

@@ -27,13 +27,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd.data import DataLoader
-from zerograd.data.datasets import mnist_splits
 from zerograd.models import SimpleConvNet, pretrained, pretrained_info
-from zerograd.plot import pyplot
 from zerograd.train import evaluate
 
 # Part 1's cases: (what, input (H, W), filter size, padding P, stride S, the op that gives it).
@@ -140,7 +139,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed for random cases and the init")
     parser.add_argument("--digit", type=int, default=0, help="which test image part 4 shows")
     args = parser.parse_args(argv)
-    plt = pyplot()  # matplotlib, headless (the plot extra)
+    skipped = Skipped()  # what this machine lacks (matplotlib, the MNIST files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     zg.manual_seed(args.seed)
@@ -281,15 +281,16 @@ def main(argv=None) -> dict:
     ]
     if same_start:
         blocks.append((after - before, "what training added: after - before"))
-    fig = plt.figure(figsize=(8, 2.8 * len(blocks)), dpi=80)
-    for subfig, (filters, title) in zip(fig.subfigures(len(blocks), 1), blocks):
-        show_grid(subfig, filters, 10, title)
-    result["filters_png"] = str(out / "13_filters.png")
-    fig.savefig(result["filters_png"])
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig = plt.figure(figsize=(8, 2.8 * len(blocks)), dpi=80)
+        for subfig, (filters, title) in zip(fig.subfigures(len(blocks), 1), blocks):
+            show_grid(subfig, filters, 10, title)
+        result["filters_png"] = str(out / "13_filters.png")
+        fig.savefig(result["filters_png"])
+        plt.close(fig)
 
     # ---- Part 4: one digit through the trained net -------------------------------------------
-    _, test, what = mnist_splits(sample=True if args.quick else None)
+    _, test, what = skipped.mnist_splits(sample=True if args.quick else None)
     image, label = test[args.digit]
     x = image.reshape(1, 1, 28, 28)
     with zg.no_grad():
@@ -318,21 +319,22 @@ def main(argv=None) -> dict:
     )
     print(f" the next most likely, {runner_up}, has {probs[runner_up]:.1e}")
 
-    fig = plt.figure(figsize=(14, 5.4), dpi=80)
-    left, middle, right = fig.subfigures(1, 3, width_ratios=[1, 2.6, 2.6])
-    ax = left.subplots()
-    ax.imshow(image.numpy()[0], cmap="gray")
-    ax.set_axis_off()
-    left.suptitle(
-        f"test image {args.digit}: a {label}\npredicted {result['predicted']}, "
-        f"p = {result['probability']:.4f}",
-        fontsize=11,
-    )
-    show_grid(middle, maps, 6, "30 maps after conv + ReLU (24x24, white = each map's max)")
-    show_grid(right, small, 6, "30 maps after max pooling (12x12)")
-    result["feature_maps_png"] = str(out / "13_feature_maps.png")
-    fig.savefig(result["feature_maps_png"])
-    plt.close(fig)
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig = plt.figure(figsize=(14, 5.4), dpi=80)
+        left, middle, right = fig.subfigures(1, 3, width_ratios=[1, 2.6, 2.6])
+        ax = left.subplots()
+        ax.imshow(image.numpy()[0], cmap="gray")
+        ax.set_axis_off()
+        left.suptitle(
+            f"test image {args.digit}: a {label}\npredicted {result['predicted']}, "
+            f"p = {result['probability']:.4f}",
+            fontsize=11,
+        )
+        show_grid(middle, maps, 6, "30 maps after conv + ReLU (24x24, white = each map's max)")
+        show_grid(right, small, 6, "30 maps after max pooling (12x12)")
+        result["feature_maps_png"] = str(out / "13_feature_maps.png")
+        fig.savefig(result["feature_maps_png"])
+        plt.close(fig)
 
     accuracy = evaluate(model, DataLoader(test, batch_size=500))["accuracy"]
     result["test_acc"], result["test_images"] = float(accuracy), len(test)
@@ -359,9 +361,11 @@ def main(argv=None) -> dict:
     print("  The price is memory: for a batch of 100 digits and 5x5 filters, cols is")
     print(f"  {100 * 24 * 24} x 25, {24 * 24 * 25 / 784:.1f} times as many numbers as the pixels.")
 
-    print(f"\nPictures: {result['filters_png']}, {result['feature_maps_png']}")
+    if plt is not None:
+        print(f"\nPictures: {result['filters_png']}, {result['feature_maps_png']}")
     print("Train the CNNs on the full MNIST with: zerograd train --model simple-cnn (or deep-cnn)")
     print(f"Time: {time.perf_counter() - start:.1f} s")
+    skipped.report()
     return result
 
 

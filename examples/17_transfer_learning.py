@@ -33,12 +33,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+from zerograd.lessons._skipped import Skipped
 
 import zerograd as zg
 from zerograd import models, nn, optim
 from zerograd.data import DataLoader, TensorDataset
-from zerograd.data.datasets import FashionMNIST, mnist_splits
-from zerograd.plot import pyplot
 from zerograd.train import evaluate, fit
 
 METHODS = {
@@ -230,7 +229,8 @@ def main(argv=None) -> dict:
     ]
     args.steps = args.steps or (30 if args.quick else 300)
     pretrain_epochs = args.pretrain_epochs or (1 if args.quick else 2)
-    plt = pyplot()
+    skipped = Skipped()  # what this machine lacks (matplotlib, the data files): one line each
+    plt = skipped.pyplot()  # None without matplotlib: the numbers still print
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"base": base_name}
@@ -238,7 +238,7 @@ def main(argv=None) -> dict:
     print("Part 1: what freeze() does")
     result.update(show_freezing(args.seed))
 
-    train_set, test_set, what = mnist_splits(sample=True if args.quick else None)
+    train_set, test_set, what = skipped.mnist_splits(sample=True if args.quick else None)
     first, second = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
     x04, t04 = as_arrays(train_set, first)
     test04 = as_arrays(test_set, first)
@@ -284,13 +284,10 @@ def main(argv=None) -> dict:
     result["digits"] = digits["table"]
     runs = [("Digits 0-4 -> digits 5-9", digits)]
 
-    print(f"\nPart 3: MNIST -> Fashion-MNIST, the zoo's {base_name}-mnist weights")
-    try:
-        fashion_train, fashion_test = FashionMNIST(train=True), FashionMNIST(train=False)
-    except FileNotFoundError:
-        print("  Fashion-MNIST was not found (set ZEROGRAD_DATA to its folder): skipped.")
-        fashion_train = None
-    if fashion_train is not None:
+    fashion_splits = skipped.fashion_mnist("part 3, MNIST -> Fashion-MNIST")
+    if fashion_splits is not None:
+        fashion_train, fashion_test = fashion_splits
+        print(f"\nPart 3: MNIST -> Fashion-MNIST, the zoo's {base_name}-mnist weights")
         info = models.pretrained_info(f"{base_name}-mnist")
         print(
             f"  base: {info['model']} trained on all of MNIST, test accuracy "
@@ -313,35 +310,37 @@ def main(argv=None) -> dict:
         result["fashion"] = fashion["table"]
         runs.append(("MNIST -> Fashion-MNIST", fashion))
 
-    fig, axes = plt.subplots(2, len(runs), figsize=(6 * len(runs), 8), squeeze=False)
-    middle = labels[len(labels) // 2]
-    for col, (title, run) in enumerate(runs):
-        ax = axes[0, col]
-        for method, label in METHODS.items():
-            ax.plot(
-                labels, [run["table"][n][method] * 100 for n in labels], marker="o", label=label
+    if plt is not None:  # the picture (matplotlib, the plot extra)
+        fig, axes = plt.subplots(2, len(runs), figsize=(6 * len(runs), 8), squeeze=False)
+        middle = labels[len(labels) // 2]
+        for col, (title, run) in enumerate(runs):
+            ax = axes[0, col]
+            for method, label in METHODS.items():
+                ax.plot(
+                    labels, [run["table"][n][method] * 100 for n in labels], marker="o", label=label
+                )
+            ax.set(xscale="log", xlabel="labels per class", ylabel="test accuracy (%)", title=title)
+            ax.grid(alpha=0.3)
+            ax.legend()
+            ax = axes[1, col]
+            for method, label in METHODS.items():
+                steps, loss = run["losses"][(middle, method)]
+                ax.plot(steps, loss, label=label)
+            ax.set(
+                xlabel="step",
+                ylabel="training loss",
+                yscale="log",
+                title=f"{title}: training loss, {middle} labels/class",
             )
-        ax.set(xscale="log", xlabel="labels per class", ylabel="test accuracy (%)", title=title)
-        ax.grid(alpha=0.3)
-        ax.legend()
-        ax = axes[1, col]
-        for method, label in METHODS.items():
-            steps, loss = run["losses"][(middle, method)]
-            ax.plot(steps, loss, label=label)
-        ax.set(
-            xlabel="step",
-            ylabel="training loss",
-            yscale="log",
-            title=f"{title}: training loss, {middle} labels/class",
-        )
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    path = out / "17_transfer_learning.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    result["png"] = str(path)
-    print(f"\nWrote {path}")
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        path = out / "17_transfer_learning.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        result["png"] = str(path)
+        print(f"\nWrote {path}")
+    skipped.report()
     return result
 
 

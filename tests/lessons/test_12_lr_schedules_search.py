@@ -90,7 +90,8 @@ def test_test_set_used_once_and_key_lines_printed(tmp_path, monkeypatch, capsys)
     result = lesson.main(["--out", str(tmp_path), "--trials", "3", "--epochs", "1"])
     assert seen == ["train"] * 3 + ["test"]  # 3 trials on the validation split, then the test
     out = capsys.readouterr().out
-    assert "The MNIST files were not found" in out
+    # one line, last, says the full set was skipped and how to get it
+    assert out.splitlines()[-1].startswith("skipped: the full MNIST set (no MNIST files in")
     assert "Part 1: the lr of SGD(lr=0.1) over 100 epochs under six schedules" in out
     assert "ReduceLROnPlateau halved the lr at epochs [31, 42, 81, 92]" in out
     assert "Part 2: random search, 3 trials of 1 epochs" in out
