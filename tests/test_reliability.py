@@ -2259,6 +2259,46 @@ def _(ctx):
 
 
 @case(
+    "pt-billion-laughs",
+    sec,
+    "a 550-byte pickle whose shared lists expand to 2**60 items (a 'billion laughs')",
+    ValueError,
+    "reading it would visit more than 10000000 objects",
+    needs="load_pytorch",
+)
+def _(ctx):
+    pkl = b"\x80\x02]q\x00"  # [] as memo 0, then 60 times: L_i = [L_(i-1), L_(i-1)]
+    for i in range(1, 61):
+        pkl += b"0(h" + bytes([i - 1]) + b"h" + bytes([i - 1]) + b"lq" + bytes([i])
+    load_pytorch(pt_archive(ctx, pkl + b"."))
+
+
+@case(
+    "pt-nested-100000-deep",
+    sec,
+    "a pickle of 100,000 nested lists (Python's repr would raise RecursionError)",
+    ValueError,
+    "nests lists, tuples, dicts or sets deeper than 100 levels",
+    needs="load_pytorch",
+)
+def _(ctx):
+    load_pytorch(pt_archive(ctx, b"\x80\x02" + b"(" * 100_000 + b"l" * 100_000 + b"."))
+
+
+@case(
+    "pt-deep-tuple-key",
+    sec,
+    "a dict key of 1,000,000 nested tuples (hashing it crashes CPython's unpickler)",
+    ValueError,
+    "nests lists, tuples, dicts or sets deeper than 100 levels",
+    needs="load_pytorch",
+)
+def _(ctx):
+    key = b"(" * 1_000_000 + b"t" * 1_000_000
+    load_pytorch(pt_archive(ctx, b"\x80\x02}" + key + b"Ns."))
+
+
+@case(
     "pt-load-into-wrong-model",
     sec,
     "load_pytorch_into a model of other sizes: unchanged",

@@ -621,9 +621,153 @@ def test_pickle_tricks_outside_find_class_are_refused(tmp_path):
         (b"not a pickle", "data.pkl is not a valid pickle"),
         (b"\x80\x02}(X\x01\x00\x00\x00a", "data.pkl is not a valid pickle"),  # truncated
         (b"\x80\x02" + op_tuple(b"]") + b"}b.", "data.pkl cannot be unpickled \\(AttributeError"),
+        # an OrderedDict given its items as an argument: pickle fills it after making it empty
+        (
+            b"\x80\x02"
+            + op_global("collections", "OrderedDict")
+            + op_tuple(b"(" + op_tuple(op_str("w"), t) + b"l")
+            + b"R.",
+            "calls collections.OrderedDict with arguments",
+        ),
+        (
+            b"\x80\x02" + op_global("torch", "Size") + op_tuple(b"(" + op_str("x") + b"l") + b"R.",
+            "calls torch.Size with \\['x'\\], not a list of ints",
+        ),
+        (
+            b"\x80\x02" + op_global("torch", "device") + op_tuple(b"]") + b"R.",
+            "calls torch.device with \\(\\[\\],\\), expected a type and an index",
+        ),
+        (b"\x80\x02a.", "not a valid pickle \\(APPEND finds too few items on the stack at byte 2"),
+        (b"\x80\x02h\x05.", "not a valid pickle \\(BINGET reads memo entry 5, never stored"),
     ]
     for i, (pkl, match) in enumerate(cases):
         assert_invalid(pt_file(tmp_path / f"{i}.pt", pkl, data), match)
+
+
+# ---------------------------------------------------------------------------------------------
+# bounded work: a small pickle can describe an enormous or endlessly deep object
+
+
+def op_laughs(levels: int, kind: str = "list", first_memo: int = 0) -> bytes:
+    """A list (or tuple) of two references to the one at the level below, ``levels`` times over
+    an empty one, each kept in the memo: a few bytes per level, 2**levels leaves if expanded."""
+    empty, build = (b"]", b"l") if kind == "list" else (b")", b"t")
+    out = empty + op_put(first_memo)
+    for i in range(first_memo + 1, first_memo + levels + 1):
+        out += b"0(" + op_get(i - 1) + op_get(i - 1) + build + op_put(i)
+    return out
+
+
+def op_put(i: int) -> bytes:  # BINPUT, LONG_BINPUT
+    return b"q" + bytes([i]) if i < 256 else b"r" + struct.pack("<I", i)
+
+
+def op_get(i: int) -> bytes:  # BINGET, LONG_BINGET
+    return b"h" + bytes([i]) if i < 256 else b"j" + struct.pack("<I", i)
+
+
+def op_nested(depth: int, kind: str) -> bytes:
+    """``depth`` lists, tuples or dicts, each the only item of the one around it."""
+    if kind == "dict":  # {"a": {"a": ... {}}}
+        return (b"}" + op_str("a")) * depth + b"}" + b"s" * depth
+    return b"(" * depth + (b"l" if kind == "list" else b"t") * depth
+
+
+def with_entry(entry: bytes, key_op: bytes = None) -> bytes:
+    """data.pkl of ``{"model": {"w": tensor}, <key_op or "extra">: entry}``."""
+    model = op_dict([(op_str("w"), op_tensor())])
+    return (
+        b"\x80\x02"
+        + op_dict([(op_str("model"), model), (key_op or op_str("extra"), entry)], ordered=False)
+        + b"."
+    )
+
+
+def test_shared_parts_that_would_expand_to_2_to_the_60_objects_are_refused(tmp_path):
+    """550 bytes of pickle, 2**60 leaves: every walk over it counts each shared part once, and
+    the file is refused for what it would expand to (repr of it alone would never finish)."""
+    laughs = op_laughs(60)
+    assert len(laughs) < 1000
+    too_many = "would visit more than 10000000 objects, counting the parts data.pkl shares"
+    path = pt_file(tmp_path / "laughs.pt", with_entry(laughs), {"0": bytes(24)})
+    assert_invalid(path, "reading it " + too_many)
+    assert_invalid(path, "reading it " + too_many, key="model")  # whichever part is asked for
+    # as a tensor's size, where an error message would print it
+    sized = op_state_dict({"w": op_tensor().replace(op_ints((2, 3)), laughs, 1)})
+    assert_invalid(pt_file(tmp_path / "size.pt", sized, {"0": bytes(24)}), too_many)
+    # a tuple hashed as a dict key while unpickling: refused by the opcode scan, before
+    path = pt_file(tmp_path / "key.pt", with_entry(b"N", op_laughs(60, "tuple")), {"0": bytes(24)})
+    assert_invalid(path, "hashing one of its tuples " + too_many)
+    # in the tensor's metadata dict, where torch's {"neg": True} goes
+    meta = op_dict([(op_laughs(60, "tuple"), b"\x88")], ordered=False)
+    path = pt_file(
+        tmp_path / "meta.pt", op_state_dict({"w": op_tensor(meta=meta)}), {"0": bytes(24)}
+    )
+    assert_invalid(path, "hashing one of its tuples " + too_many)
+
+
+def test_hashing_is_bounded_in_all_not_only_per_key(tmp_path):
+    """A tuple of 2**21 objects is allowed, but not hashed 5 times: as dict keys, set items
+    (protocol 4's ADDITEMS, set() called on a list), or in a list filled after the call's
+    arguments were built."""
+    too_many = "hashing its dict keys and set items would visit more than 10000000 objects"
+    key = op_laughs(20, "tuple")  # memo 20: 2**21 - 1 objects
+    again = op_get(20)
+    keys = [(key, b"N")] + [(again, b"N")] * 4
+    path = pt_file(tmp_path / "keys.pt", with_entry(op_dict(keys, ordered=False)), {})
+    assert_invalid(path, too_many)
+    added = b"\x8f(" + key + again * 4 + b"\x90"  # EMPTY_SET, MARK, items, ADDITEMS
+    assert_invalid(pt_file(tmp_path / "set4.pt", with_entry(added), {}), too_many)
+    items = b"(" + key + again * 4 + b"l"
+    called = op_global("builtins", "set") + op_tuple(items) + b"R"
+    assert_invalid(pt_file(tmp_path / "set2.pt", with_entry(called), {}), too_many)
+    # set(L) with L = [] when the arguments (L,) are built, filled before the call
+    later = (
+        op_global("builtins", "set")
+        + b"]" + op_put(21) + b"\x85"  # [] as memo 21, then the tuple (L,)
+        + op_get(21) + b"(" + key + again * 4 + b"e0"  # L.extend(...), popped
+        + b"R"
+    )  # fmt: skip
+    assert_invalid(pt_file(tmp_path / "later.pt", with_entry(later), {}), too_many)
+    # the same tuple hashed 4 times is within bounds, and the checkpoint reads
+    path = pt_file(
+        tmp_path / "ok.pt", with_entry(b"(" + key + again * 3 + b"\x91"), {"0": bytes(24)}
+    )
+    assert list(io.load_pytorch(path, key="model")) == ["w"]
+
+
+@pytest.mark.parametrize("kind", ["list", "tuple", "dict"])
+def test_nesting_100000_deep_is_refused_without_recursion(tmp_path, kind):
+    deep = op_nested(100_000, kind)
+    path = pt_file(tmp_path / "deep.pt", with_entry(deep), {"0": bytes(24)})
+    assert_invalid(path, "data.pkl nests lists, tuples, dicts or sets deeper than 100 levels")
+    if kind == "list":
+        assert_invalid(path, "deeper than 100 levels", key="model")  # whichever part is asked for
+    # as a dict key a deep tuple would crash CPython's unpickler itself (hash recurses in C)
+    if kind == "tuple":
+        path = pt_file(tmp_path / "key.pt", with_entry(b"N", deep), {"0": bytes(24)})
+        assert_invalid(path, "deeper than 100 levels")
+    # a deep structure reached again through the memo, from deeper down, counts in full
+    shared = op_nested(60, kind) + op_put(1) + b"(" * 50 + op_get(1) + b"l" * 50
+    path = pt_file(tmp_path / "memo.pt", with_entry(b"(" + shared + b"l"), {"0": bytes(24)})
+    assert_invalid(path, "deeper than 100 levels")
+    # 100 levels are fine: an entry next to the state_dict, skipped with key=
+    path = pt_file(tmp_path / "ok.pt", with_entry(op_nested(98, kind)), {"0": bytes(24)})
+    assert list(io.load_pytorch(path, key="model")) == ["w"]
+
+
+def test_a_list_that_contains_itself_is_refused(tmp_path):
+    cycle = b"]" + op_put(0) + op_get(0) + b"a"  # L = []; L.append(L)
+    path = pt_file(tmp_path / "cycle.pt", with_entry(cycle), {"0": bytes(24)})
+    assert_invalid(path, "data.pkl builds a list that contains itself")
+
+
+def test_shared_parts_within_bounds_still_read(tmp_path):
+    """The memo is how pickle writes an object used twice (tied weights): that still reads."""
+    shared = op_laughs(10)  # 2**10 leaves
+    pkl = with_entry(b"(" + shared + op_get(10) + b"l")
+    path = pt_file(tmp_path / "ok.pt", pkl, {"0": np.arange(6, dtype="<f4").tobytes()})
+    np.testing.assert_array_equal(io.load_pytorch(path, key="model")["w"], [[0, 1, 2], [3, 4, 5]])
 
 
 @needs_torch

@@ -24,10 +24,22 @@ out only the inert stand-ins below, for an allow-list of names (the idea behind
 ``torch.load(weights_only=True)``), and refuses every other name. The stand-ins record their
 arguments and call nothing. Every tensor is checked against its storage, and every storage
 against its zip entry, before any array is made.
+
+A small pickle can describe an enormous object: the memo lets one list or tuple appear in many
+places, so 60 levels of "a pair of the level below" take 550 bytes and have 2**60 leaves (the
+"billion laughs"), and 100,000 nested lists take 200 KB. Every walk over what the pickle builds
+is therefore bounded: the opcode scan works out, before anything is built, how deep every tuple
+nests and how many objects hashing it visits (CPython's unpickler hashes dict keys and set items
+as it goes, recursively and without a depth check: a deep enough tuple key crashes the
+interpreter), and the unpickled object is then walked once, without recursion, visiting each
+container once: more than ``_MAX_DEPTH`` levels of nesting, more than ``_MAX_OBJECTS`` objects
+with shared parts counted each time they are used, or a container that holds itself are refused.
+Every message shows at most a few dozen characters of a value the file made.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import pickle
@@ -91,6 +103,11 @@ _STORAGES = {
 }
 _READABLE = ", ".join(_DTYPES)
 _MAX_NDIM = 32  # NumPy 1.x's limit; no state_dict comes near it
+# data.pkl's structure: a state_dict nests 3 levels (dict, tensor, size), a checkpoint holding an
+# optimizer's state 6 or 7; counting shared parts each time they are used, it holds a few objects
+# per tensor. Ten million objects take well under a second to hash or walk.
+_MAX_DEPTH = 100
+_MAX_OBJECTS = 10_000_000
 # Zip entries: torch stores them; a deflated entry cannot expand more than ~1032x (zlib's limit),
 # so a larger declared size is a lie, refused before any byte is inflated.
 _MAX_DEFLATE_RATIO = 1032
@@ -143,7 +160,11 @@ def load_pytorch(path, key: str | None = None) -> OrderedDict:
         safetensors file) or the archive is truncated or damaged; ``data.pkl`` or a storage entry
         is missing or corrupt; a tensor has a dtype we cannot hold, negative sizes or strides, or
         reaches past the end of its storage; sizes that the file's bytes cannot back; ``key``
-        is wrong, or the object is not a dict of tensors (the message lists its keys).
+        is wrong, or the object is not a dict of tensors (the message lists its keys); the
+        pickle nests lists, tuples, dicts or sets more than 100 levels deep, holds a container
+        that contains itself, or shares parts so often that reading it would visit more than
+        10 million objects (a "billion laughs": 550 bytes can describe 2**60): the work done for
+        a file is bounded by its size, whatever it holds.
 
     Examples
     --------
@@ -357,7 +378,7 @@ def _read_entry(path, archive: _Archive, name: str, limit: int | None = None) ->
 
 
 def _short_list(items, n: int = 12) -> str:
-    shown = ", ".join(repr(i) for i in items[:n])
+    shown = ", ".join(_clip(i) for i in items[:n])
     return shown + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
@@ -460,26 +481,45 @@ def _rebuild_parameter(*args):
 
 class _StateDict(OrderedDict):
     """``collections.OrderedDict``; torch attaches ``_metadata`` (layer versions) to state_dicts
-    with BUILD, which we accept and drop."""
+    with BUILD, which we accept and drop. Pickle fills an OrderedDict after making it empty:
+    items given to the call itself are refused, as the opcode scan does not count their hashing."""
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise _Problem(
+                "data.pkl calls collections.OrderedDict with arguments, which pickle never does"
+            )
+        super().__init__()
 
     def __setstate__(self, state):
         pass
 
 
-def _size(*args):  # torch.Size(sizes) is a tuple
+def _size(*args):
+    """torch.Size(sizes) is a tuple of ints. Only ints: the opcode scan counts the result of a
+    call as one object when it bounds the hashing of dict keys, so it must be flat."""
     (sizes,) = _args("torch.Size", args, (1,))
+    if not isinstance(sizes, (list, tuple)) or not all(_is_int(s) for s in sizes):
+        raise _Problem(f"data.pkl calls torch.Size with {_clip(sizes)}, not a list of ints")
     return tuple(sizes)
 
 
-def _device(*args):  # torch.device("cuda", 0) -> "cuda:0", as a string
-    return ":".join(str(a) for a in _args("torch.device", args, (1, 2)))
+def _device(*args):
+    """torch.device("cuda", 0) -> "cuda:0", as a string."""
+    args = _args("torch.device", args, (1, 2))
+    if not isinstance(args[0], str) or not all(_is_int(a) for a in args[1:]):
+        raise _Problem(
+            f"data.pkl calls torch.device with {_clip(args)}, expected a type and an index "
+            "('cuda', 0)"
+        )
+    return ":".join(str(a) for a in args)
 
 
 def _encode(*args):
     """``_codecs.encode(text, "latin1")``: how protocol 2 pickles ``bytes`` (only that use)."""
     text, encoding = _args("_codecs.encode", args, (2,))
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise _Problem(f"data.pkl calls _codecs.encode with encoding {encoding!r}")
+        raise _Problem(f"data.pkl calls _codecs.encode with encoding {_clip(encoding)}")
     return text.encode("latin-1")
 
 
@@ -533,7 +573,7 @@ class _Unpickler(pickle.Unpickler):
         if not isinstance(type_, _StorageType) or key is None or location is None:
             raise _Problem(f"data.pkl has a malformed storage reference {_clip(pid)}")
         if not _is_size(numel):
-            raise _Problem(f"storage data/{key} has {numel!r} elements, not a size >= 0")
+            raise _Problem(f"storage data/{key} has {_clip(numel)} elements, not a size >= 0")
         storage = self.storages.setdefault(key, _Storage(key, type_, numel))
         if storage.type.name != type_.name or storage.numel != numel:
             raise _Problem(
@@ -558,22 +598,68 @@ def _text(value):
 
 
 def _clip(value, n: int = 80) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a hostile structure may not even print
-        text = f"a {type(value).__name__}"
+    """``repr(value)``, cut to ``n`` characters. Only the part that is shown is rendered, so a
+    structure that would print as 2**60 items, or nest 100,000 levels deep, costs ``n`` steps
+    (``repr`` itself would never finish, or fail with RecursionError)."""
+    pieces, length = [], 0
+    for piece in _repr_pieces(value):
+        pieces.append(piece)
+        length += len(piece)
+        if length > n:
+            break
+    text = "".join(pieces)
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+_BRACKETS = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}
+
+
+def _repr_pieces(value):
+    """``repr(value)`` in pieces, produced as they are asked for; every container yields its
+    opening bracket before looking inside, so ``k`` pieces never nest more than ``k`` deep."""
+    if isinstance(value, dict):  # _StateDict (an OrderedDict) too: shown as the dict it holds
+        yield "{"
+        for i, (k, v) in enumerate(value.items()):
+            yield ", " if i else ""
+            yield from _repr_pieces(k)
+            yield ": "
+            yield from _repr_pieces(v)
+        yield "}"
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        kind = next(t for t in _BRACKETS if isinstance(value, t))
+        if kind in (set, frozenset) and not value:
+            yield f"{kind.__name__}()"
+            return
+        yield "frozenset({" if kind is frozenset else _BRACKETS[kind][0]
+        for i, v in enumerate(value):
+            yield ", " if i else ""
+            yield from _repr_pieces(v)
+        yield "," if kind is tuple and len(value) == 1 else ""
+        yield "})" if kind is frozenset else _BRACKETS[kind][1]
+    elif isinstance(value, (str, bytes)):
+        yield repr(value[:100])  # cut before repr: the caller shows at most this much
+    elif _is_int(value) and value.bit_length() > 256:
+        yield f"<an int of {value.bit_length()} bits>"  # repr would be slow, or refuse
+    else:
+        try:
+            yield repr(value)
+        except Exception:
+            yield f"a {type(value).__name__}"
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _is_size(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return _is_int(v) and v >= 0
 
 
 def _unpickle(path, data: bytes):
     """``data.pkl`` -> the saved object, with records for tensors, or a ValueError."""
     _scan_opcodes(path, data)
     try:
-        return _Unpickler(data).load()
+        obj = _Unpickler(data).load()
     except _Refused as e:
         raise ValueError(
             f"{os.fspath(path)!r}: refusing to load it: its pickle (data.pkl) names the Python "
@@ -588,25 +674,289 @@ def _unpickle(path, data: bytes):
         raise _invalid(
             path, f"data.pkl cannot be unpickled ({type(e).__name__}: {e}; damaged?)"
         ) from None
+    _check_structure(path, obj)
+    return obj
 
 
 def _scan_opcodes(path, data: bytes) -> None:
-    """Walk the pickle's opcodes without running any, before unpickling, refusing two things a
-    pickler never writes: memo indices that jump ahead (CPython's unpickler sizes its memo table
-    to the largest index seen: one opcode could claim gigabytes) and the copyreg extension
-    opcodes (which look names up outside ``find_class``'s view)."""
-    count = 0
+    """Walk the pickle's opcodes without running any, before unpickling, refusing what a pickler
+    never writes: memo indices that jump ahead (CPython's unpickler sizes its memo table to the
+    largest index seen: one opcode could claim gigabytes), the copyreg extension opcodes (which
+    look names up outside ``find_class``'s view), and hashing that would not end.
+
+    CPython's unpickler hashes every dict key and set item as it builds them, and ``hash`` of a
+    tuple walks all of it, recursively, with no depth check: a key of 60 nested pairs that share
+    their halves (a few hundred bytes) would take 2**60 steps, and one nested a million deep
+    crashes the interpreter. So the scan plays the pickle machine with a ``_Shape`` standing for
+    each object, and refuses a tuple nested more than ``_MAX_DEPTH`` deep or a file whose keys and
+    set items would take hashing to more than ``_MAX_OBJECTS`` objects in all."""
+    count, work = 0, 0
+    stack, marks, memo = [], [], {}
+    floor = 0  # as in CPython's unpickler, nothing below the last MARK can be taken
+
+    def invalid(what: str) -> _Problem:
+        return _Problem(f"data.pkl is not a valid pickle ({what} at byte {pos}; damaged?)")
+
+    def pop(n: int) -> list:
+        if len(stack) - n < floor:
+            raise invalid(f"{name} finds too few items on the stack")
+        items = stack[len(stack) - n :]
+        del stack[len(stack) - n :]
+        return items
+
+    def pop_mark() -> list:
+        nonlocal floor
+        if not marks:
+            raise invalid(f"{name} has no MARK before it")
+        items = stack[marks[-1] :]
+        del stack[marks.pop() :]
+        floor = marks[-1] if marks else 0
+        return items
+
+    def top() -> _Shape:
+        if len(stack) <= floor:
+            raise invalid(f"{name} finds too few items on the stack")
+        return stack[-1]
+
+    def hashes(objects: int) -> None:
+        nonlocal work
+        work += objects
+        if work > _MAX_OBJECTS:
+            raise _Problem(_too_many("hashing its dict keys and set items"))
+
     try:
         for opcode, arg, pos in pickletools.genops(data):
             count += 1
-            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= arg < count:
-                raise _Problem(f"data.pkl stores memo entry {arg} at byte {pos}, out of order")
-            if opcode.name in ("EXT1", "EXT2", "EXT4"):
-                raise _Problem(f"data.pkl uses the {opcode.name} opcode (byte {pos})")
+            name = opcode.name
+            kind = _OPCODE_KINDS.get(name)
+            if kind == "put":
+                if name != "MEMOIZE" and not 0 <= arg < count:
+                    raise _Problem(f"data.pkl stores memo entry {arg} at byte {pos}, out of order")
+                if len(stack) <= floor:
+                    raise invalid(f"{name} finds nothing on the stack")
+                memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
+            elif kind == "get":
+                if arg not in memo:
+                    raise invalid(f"{name} reads memo entry {arg}, never stored")
+                stack.append(memo[arg])
+            elif kind == "int":  # hash(int) visits every digit and caches nothing
+                stack.append(_LEAF if arg.bit_length() <= 512 else _Shape.of_int(arg))
+            elif kind == "mark":
+                marks.append(len(stack))
+                floor = len(stack)
+            elif kind == "call":
+                # of the allowed callables only set() hashes what it is given (OrderedDict refuses
+                # arguments): set(x) hashes the items of x, as they are at the call
+                if name == "REDUCE":
+                    if len(stack) - 2 < floor:
+                        raise invalid("REDUCE finds too few items on the stack")
+                    args = stack.pop().items or ()
+                    func = stack.pop()
+                elif name == "INST":
+                    func, args = _Shape(name=arg.replace(" ", ".")), pop_mark()
+                else:  # OBJ: the class, then its arguments
+                    func, *args = pop_mark() or [_LEAF]
+                if func.name is not None and func.name in ("builtins.set", "__builtin__.set"):
+                    hashes(sum(a.inner for a in args))
+                stack.append(_Shape())  # what the allowed calls make is flat or unhashable
+            elif kind == "tuple":
+                if name == "EMPTY_TUPLE":
+                    stack.append(_EMPTY_TUPLE)
+                    continue
+                size = _TUPLE_SIZES.get(name)
+                items = pop_mark() if size is None else pop(size)
+                if name == "FROZENSET":
+                    hashes(sum(item.hashes for item in items))
+                stack.append(_Shape.of_tuple(items))
+            elif kind == "string":  # its text for STACK_GLOBAL; set("...") visits each character
+                stack.append(_Shape(inner=len(arg), text=arg))
+            elif kind == "scalar":
+                stack.append(_LEAF)
+            elif kind == "container":
+                items = pop_mark() if name in ("LIST", "DICT") else ()
+                if name == "DICT":
+                    hashes(sum(key.hashes for key in items[0::2]))
+                stack.append(_Shape(inner=sum(item.hashes for item in items)))
+            elif kind == "add":
+                items = pop_mark() if name.endswith("S") else pop(1 if name == "APPEND" else 2)
+                if name.startswith("SETITEM"):
+                    hashes(sum(key.hashes for key in items[0::2]))
+                elif name == "ADDITEMS":
+                    hashes(sum(item.hashes for item in items))
+                target = top()
+                if target is not _LEAF:  # adding to a number fails when unpickled anyway
+                    target.inner += sum(item.hashes for item in items)
+            elif name == "POP":  # as CPython's: a MARK right on top is what POP takes
+                if marks and marks[-1] == len(stack):
+                    marks.pop()
+                    floor = marks[-1] if marks else 0
+                else:
+                    pop(1)
+            elif name == "POP_MARK":
+                pop_mark()
+            elif name == "DUP":
+                stack.append(top())
+            elif name == "BUILD":  # a state applied to the object below, which stays
+                pop(1)
+                top()
+            elif name in ("GLOBAL", "STACK_GLOBAL"):
+                if name == "GLOBAL":
+                    found = arg.replace(" ", ".")
+                else:
+                    module, qualname = pop(2)
+                    found = f"{module.text}.{qualname.text}"
+                stack.append(_Shape(name=found))
+            elif name in ("EXT1", "EXT2", "EXT4"):
+                raise _Problem(f"data.pkl uses the {name} opcode (byte {pos})")
+            else:  # persistent ids, NEWOBJ, PROTO, FRAME, STOP, buffers: counts from pickletools
+                pop(len(opcode.stack_before))
+                stack.extend(_Shape() for _ in opcode.stack_after)
     except _Problem as e:
         raise _invalid(path, str(e)) from None
     except (ValueError, EOFError, struct.error, OverflowError) as e:
         raise _invalid(path, f"data.pkl is not a valid pickle ({e}; damaged?)") from None
+
+
+_OPCODE_KINDS = {
+    **dict.fromkeys(["NONE", "NEWTRUE", "NEWFALSE", "FLOAT", "BINFLOAT"], "scalar"),
+    **dict.fromkeys(["INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"], "int"),
+    **dict.fromkeys(
+        ["STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE"], "string"
+    ),
+    **dict.fromkeys(
+        ["BINUNICODE", "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"],
+        "string",
+    ),
+    **dict.fromkeys(["GET", "BINGET", "LONG_BINGET"], "get"),
+    **dict.fromkeys(["PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"], "put"),
+    "MARK": "mark",
+    **dict.fromkeys(["EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "FROZENSET"], "tuple"),
+    **dict.fromkeys(["EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "LIST", "DICT"], "container"),
+    **dict.fromkeys(["APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS"], "add"),
+    **dict.fromkeys(["REDUCE", "INST", "OBJ"], "call"),
+}
+_TUPLE_SIZES = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
+
+
+class _Shape:
+    """What the opcode scan knows of an object the pickle builds: how many objects ``hash``
+    visits in it (1 for what hashes in one step or is unhashable: lists, dicts, sets, records,
+    strings; more for long ints), how deep ``hash`` recurses into it, how many objects hashing
+    its items would visit (``inner``: what ``set(x)`` costs), and for a tuple its items, for a
+    global its dotted name, for a string its text."""
+
+    __slots__ = ("hashes", "depth", "inner", "items", "name", "text")
+
+    def __init__(self, inner: int = 0, name: str | None = None, text=None):
+        self.hashes, self.depth, self.inner = 1, 0, inner
+        self.items, self.name, self.text = None, name, text
+
+    @classmethod
+    def of_int(cls, value: int) -> _Shape:
+        shape = cls()
+        shape.hashes += value.bit_length() // 512
+        return shape
+
+    @classmethod
+    def of_tuple(cls, items: list) -> _Shape:
+        """A tuple (or frozenset) of ``items``: immutable, so its counts are final."""
+        inner = depth = 0
+        for item in items:
+            inner += item.hashes
+            depth = max(depth, item.depth)
+        shape = cls(inner=inner)
+        shape.hashes, shape.depth, shape.items = 1 + inner, 1 + depth, items
+        if shape.depth > _MAX_DEPTH:
+            raise _Problem(_too_deep())
+        if shape.hashes > _MAX_OBJECTS:
+            raise _Problem(_too_many("hashing one of its tuples"))
+        return shape
+
+
+_LEAF = _Shape()  # numbers, None, bools: shared, never changed
+_EMPTY_TUPLE = _Shape.of_tuple([])
+
+
+def _too_deep() -> str:
+    return (
+        f"data.pkl nests lists, tuples, dicts or sets deeper than {_MAX_DEPTH} levels (a "
+        "state_dict needs 3), damaged or built to crash the reader"
+    )
+
+
+def _too_many(what: str) -> str:
+    return (
+        f"{what} would visit more than {_MAX_OBJECTS} objects, counting the parts data.pkl "
+        "shares each time they are used (a 'billion laughs' file, built to exhaust time or "
+        "memory; a state_dict has a few objects per tensor)"
+    )
+
+
+def _check_structure(path, obj) -> None:
+    """Walk what data.pkl built once, without recursion, each container once (shared parts are
+    looked up by ``id``): refuse nesting deeper than ``_MAX_DEPTH``, more than ``_MAX_OBJECTS``
+    objects when shared parts count each time they are used, and containers that hold themselves.
+    After this every walk over ``obj`` (the checks below, the error messages) is bounded."""
+    if not _is_container(obj):
+        return
+    done = {}  # id -> (depth, objects) of each container walked, counting itself
+    on_path = {id(obj)}
+    # one frame per container on the path from obj: [container, its children, depth, objects]
+    frames = [[obj, iter(_children(obj)), 1, 1]]
+    while frames:
+        frame = frames[-1]
+        for child in frame[1]:
+            if not _is_container(child):
+                frame[3] += 1
+                continue
+            if id(child) in done:
+                depth, objects = done[id(child)]
+                if len(frames) + depth > _MAX_DEPTH:
+                    raise _invalid(path, _too_deep())
+                frame[2] = max(frame[2], depth + 1)
+                frame[3] += objects
+                if frame[3] > _MAX_OBJECTS:
+                    raise _invalid(path, _too_many("reading it"))
+                continue
+            if id(child) in on_path:
+                raise _invalid(
+                    path,
+                    f"data.pkl builds a {_kind(child)} that contains itself, which no state_dict "
+                    "does (damaged, or built to make readers loop)",
+                )
+            if len(frames) >= _MAX_DEPTH:
+                raise _invalid(path, _too_deep())
+            on_path.add(id(child))
+            frames.append([child, iter(_children(child)), 1, 1])
+            break
+        else:  # every child seen: frame is done
+            container, _, depth, objects = frames.pop()
+            on_path.discard(id(container))
+            done[id(container)] = depth, objects
+            if frames:
+                parent = frames[-1]
+                parent[2] = max(parent[2], depth + 1)
+                parent[3] += objects
+                if parent[3] > _MAX_OBJECTS:
+                    raise _invalid(path, _too_many("reading it"))
+
+
+def _is_container(v) -> bool:
+    return isinstance(v, (dict, list, tuple, set, frozenset, _Tensor))
+
+
+def _children(v):
+    if isinstance(v, dict):
+        return itertools.chain.from_iterable(v.items())
+    if isinstance(v, _Tensor):
+        return (v.storage, v.offset, v.size, v.stride, v.dtype, v.metadata)
+    return v
+
+
+def _kind(v) -> str:
+    if isinstance(v, dict):
+        return "dict"  # _StateDict too
+    return "tensor" if isinstance(v, _Tensor) else type(v).__name__
 
 
 # ---------------------------------------------------------------------------------------------
