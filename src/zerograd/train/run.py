@@ -219,8 +219,11 @@ def _resume_point(folder: RunFolder, config: RunConfig, resume) -> tuple:
     which = "last" if resume is True else resume
     path = folder.file(f"{which}.safetensors") if which in ("last", "best") else os.fspath(which)
     if not os.path.exists(path):
+        started = " (the run there stopped before its first epoch ended)" if os.path.exists(
+            folder.file("config.json")) else ""  # fmt: skip
         raise RunError(
-            f"--resume: no checkpoint at {path}; train first (without --resume), or check --out.",
+            f"--resume: no checkpoint at {path}{started}; start the run without --resume, or "
+            "check --out.",
             2,
         )
     problem = _damage(path)
@@ -366,6 +369,8 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
         folder.acquire()
     wrote = False
     try:
+        if main:  # again under the lock: another run may have finished here meanwhile
+            folder.check(resume=bool(resume), overwrite=overwrite)
         if point is None:
             scheduler, start_epoch, extra = _schedule(config, optimizer), 0, {}
         else:
@@ -395,6 +400,8 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
 
 
 def _interrupted_message(folder: RunFolder, config: RunConfig) -> str:
+    if os.path.exists(folder.file("results.json")):
+        return f"interrupted after the run had finished; all its files are in {folder.path}."
     last = folder.file("last.safetensors")
     if os.path.exists(last) and _damage(last) is None:
         epoch = _checkpoint_extra(last)["epoch"]
@@ -492,20 +499,21 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
     if val_loader is not None:
         accs = history["val_accuracy"]
         results["best_epoch"] = history["epoch"][int(np.nanargmax(accs))] if accs else None
-    if main:
-        save(model.state_dict(), folder.file("model.safetensors"),
-             metadata={"config": json.dumps(config.to_dict())})  # fmt: skip
-        with atomic_write(folder.file("results.json"), "w") as f:
-            json.dump(results, f, indent=2)
+    if main:  # results.json last: a folder that has it holds the whole run
+        save(
+            model.state_dict(),
+            folder.file("model.safetensors"),
+            metadata={"config": json.dumps(config.to_dict())},
+        )
         try:
             history.plot(folder.file("curves.png"))
             curves = "curves.png"
         except ImportError:
             curves = 'no curves.png (pip install "zerograd[plot]" for it)'
+        with atomic_write(folder.file("results.json"), "w") as f:
+            json.dump(results, f, indent=2)
         val = history.last.get("val_accuracy")
-        val_text = (
-            f", validation {val * 100:.2f}%" if val is not None and math.isfinite(val) else ""
-        )
+        val_text = f", validation {val * 100:.2f}%" if val is not None and math.isfinite(val) else ""
         say(
             f"Test accuracy: {test['accuracy'] * 100:.2f}% (loss {test['loss']:.4f}){val_text} "
             f"after {_plural(len(history), 'epoch')}, {results['seconds']:.1f} s."

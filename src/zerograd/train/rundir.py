@@ -31,7 +31,7 @@ class RunFolder:
         return [name for name in FILES if os.path.exists(self.file(name))]
 
     def describe(self) -> str:
-        """``a finished run`` / ``an interrupted run (checkpoint at epoch 3)`` ..., for messages."""
+        """``a finished run`` / ``an interrupted run`` ..., for messages."""
         if os.path.exists(self.file("results.json")):
             return "a finished run"
         if os.path.exists(self.file("last.safetensors")):
@@ -56,10 +56,14 @@ class RunFolder:
                 "write to.",
                 2,
             )
+        if self._fd is None and os.path.isdir(path) and self._locked_by_another():
+            raise self._busy()
         held = self.held_files()
         if resume:
             return
-        if held and not overwrite:
+        if set(held) <= {"config.json", "metrics.csv"}:  # a start stopped before any checkpoint
+            return
+        if not overwrite:
             raise RunError(
                 f"{path} already holds {self.describe()} ({', '.join(held)}); pass --resume to "
                 "continue it, --overwrite to replace it, or another --out.",
@@ -78,12 +82,28 @@ class RunFolder:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunError(
-                f"{self.path} is in use by another zerograd run (it holds the folder's lock); "
-                "wait for it to finish, or pass another --out.",
-                1,
-            ) from None
+            raise self._busy() from None
         self._fd = fd
+
+    def _busy(self) -> RunError:
+        return RunError(
+            f"{self.path} is in use by another zerograd run (it holds the folder's lock); wait "
+            "for it to finish, or pass another --out.",
+            1,
+        )
+
+    def _locked_by_another(self) -> bool:
+        """Whether another process holds the folder's lock now (tried and let go at once)."""
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing lets go of a lock taken here
+        return False
 
     def remove(self, names) -> None:
         for name in names:
