@@ -1462,6 +1462,18 @@ def _(ctx):
 
 
 @case(
+    "idx-too-many-dimensions",
+    sec,
+    "a header whose dimension byte says 200 (NumPy arrays have at most 64)",
+    IDXError,
+    r"IDX file .*x-idx1-ubyte: magic number 0x000008C8 says 200 dimensions, more than the "
+    r"(64|32) a NumPy array",
+)
+def _(ctx):
+    read_idx(idx_file(ctx, bytes([0, 0, 8, 200]) + (1).to_bytes(4, "big") * 200 + b"\x07"))
+
+
+@case(
     "idx-missing",
     sec,
     "a path that does not exist",

@@ -103,6 +103,22 @@ def test_zero_dimensions_rejected(tmp_path):
         read_idx(path)
 
 
+@pytest.mark.parametrize("gz", [True, False])
+@pytest.mark.parametrize("ndim", [65, 200, 255])
+def test_more_dimensions_than_numpy_allows(tmp_path, ndim, gz):
+    # a corrupt dimension byte: NumPy's reshape said "maximum supported dimension ... found 65"
+    # without the file; NumPy 1.x allows 32, 2.x 64
+    limit = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+    path = write_raw(tmp_path / "nd", header(0x0800 | ndim, *[1] * ndim) + b"\x07", gz=gz)
+    with pytest.raises(
+        IDXError,
+        match=at(path) + f".*0x000008{ndim:02X} says {ndim} dimensions, more than the {limit} ",
+    ):
+        read_idx(path)
+    path = write_raw(tmp_path / "ok", header(0x0800 | limit, *[1] * limit) + b"\x07", gz=gz)
+    assert read_idx(path).shape == (1,) * limit
+
+
 def test_wrong_expected_magic_labels_for_images(tmp_path):
     path = write_raw(tmp_path / "labels", header(2049, 3) + b"\1\2\3", gz=True)
     with pytest.raises(

@@ -39,6 +39,9 @@ _TYPES = {
 _CODES = {dt.newbyteorder("="): code for code, dt in _TYPES.items()}
 _TYPE_NAMES = ", ".join(f"0x{c:02X} {dt.newbyteorder('=').name}" for c, dt in _TYPES.items())
 
+# the most dimensions a NumPy array can have (NPY_MAXDIMS): IDX's byte allows 255
+_MAX_NDIM = 64 if int(numpy.__version__.split(".")[0]) >= 2 else 32
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20  # inflate 1 MiB at a time: the peak memory is the result plus one chunk
 _DEFLATE_MAX_RATIO = 1032  # deflate's largest possible compression ratio
@@ -95,6 +98,12 @@ def _parse_header(head: bytes, path, magic, shape):
             f"{_describe_magic(magic)}. Is this the right file (images vs labels)?"
         )
     ndim = head[3]
+    if ndim > _MAX_NDIM:
+        raise IDXError(
+            f"IDX file {path}: magic number 0x{got:08X} says {ndim} dimensions, more than the "
+            f"{_MAX_NDIM} a NumPy array can have; the header is corrupt (MNIST files have 1 or "
+            "3)."
+        )
     header_length = 4 + 4 * ndim
     if len(head) < header_length:
         raise IDXError(
@@ -237,7 +246,8 @@ def read_idx(path, magic: int | None = None, shape: tuple | None = None) -> nump
     ------
     IDXError
         (a ``ValueError``) if the file is not valid IDX, is truncated, has trailing data, fails the
-        gzip CRC, or has another magic number or shape than asked for. The message names the path.
+        gzip CRC, has more dimensions than NumPy allows (64; 32 before NumPy 2), or has another
+        magic number or shape than asked for. The message names the path.
     OSError
         If the file can't be read (missing, a directory, no permission); the message names the path.
 
