@@ -485,6 +485,32 @@ def _(ctx):
     nn.LSTM(4, 3, dropout=2)
 
 
+@case(
+    "load-state-dict-none",
+    sec,
+    "model.load_state_dict(None): the model unchanged",
+    TypeError,
+    r"^Linear\(in_features=3, out_features=2, bias=True\).load_state_dict: expected a mapping of "
+    r"names to Tensors or arrays.*got None",
+)
+def _(ctx):
+    model = nn.Linear(3, 2)
+    ctx.after(same_state(model))
+    model.load_state_dict(None)
+
+
+@case(
+    "load-state-dict-path",
+    sec,
+    "model.load_state_dict('model.safetensors') (a path, not the weights)",
+    TypeError,
+    r"got the path 'model.safetensors'. Read the file first: "
+    r"model.load_state_dict\(zerograd.io.load\(path\)\)",
+)
+def _(ctx):
+    nn.Sequential(nn.Linear(3, 2)).load_state_dict("model.safetensors")
+
+
 # ---------------------------------------------------------------------------------------------
 # losses
 

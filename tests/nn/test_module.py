@@ -1,6 +1,7 @@
 """Module: registration, walking the tree, modes, state_dict, printing (PyTorch's semantics)."""
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,6 +123,33 @@ def test_load_state_dict_lists_every_problem_and_changes_nothing():
     assert "size mismatch for fc1.weight: copying a value of shape (5, 4)" in msg
     assert "(3, 4)" in msg
     np.testing.assert_array_equal(net.fc1.weight.data, before)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (None, r"got None\.$"),
+        (3, r"got int\.$"),
+        (np.zeros(3), r"got ndarray\.$"),
+        ("net.safetensors", r"got the path 'net.safetensors'\. Read the file first: .*io.load\("),
+        (Path("net.pt"), r"got the path 'net.pt'\. .*zerograd.io.load_into\(model, path\)"),
+        ([("fc1.weight", np.zeros((3, 4)))], r"got a list\. For \(name, value\) pairs pass dict"),
+        (nn.Linear(4, 3), r"got a Linear module\. .*load_state_dict\(other.state_dict\(\)\)"),
+    ],
+)
+def test_load_state_dict_of_something_not_a_mapping_says_what_to_pass(bad, match):
+    # before: Python's "argument of type 'NoneType' is not iterable", "string indices must be
+    # integers", or for a list of pairs a RuntimeError listing tuples as unexpected keys
+    net = Net()
+    before = net.fc1.weight.data.copy()
+    with pytest.raises(TypeError, match=r"^Net\.load_state_dict: expected a mapping of names to "):
+        net.load_state_dict(bad)
+    with pytest.raises(TypeError, match=match):
+        net.load_state_dict(bad)
+    np.testing.assert_array_equal(net.fc1.weight.data, before)
+    lin = nn.Linear(4, 3)  # a layer without sub-modules shows its configuration
+    with pytest.raises(TypeError, match=r"^Linear\(in_features=4, out_features=3, bias=True\)"):
+        lin.load_state_dict(None)
 
 
 def test_load_state_dict_non_strict_reports_keys():

@@ -8,7 +8,9 @@ Assigning a ``Parameter`` or a ``Module`` to an attribute registers it (in order
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 from .. import backend
 from ..autograd import Tensor, no_grad
@@ -407,7 +409,17 @@ class Module:
         Returns
         -------
         namedtuple (missing_keys, unexpected_keys)
+
+        Raises
+        ------
+        TypeError
+            If ``state_dict`` is not a mapping (``None``, a path, a module, a list), saying what
+            to pass instead.
+        RuntimeError
+            Listing every missing or unexpected key (with ``strict``) and every shape mismatch.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(self._not_a_state_dict(state_dict))
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -448,6 +460,28 @@ class Module:
                 own[k].data[...] = v  # same array as the parameter: copied in place
                 own[k]._bump()
         return _IncompatibleKeys(missing, unexpected)
+
+    def _not_a_state_dict(self, value) -> str:
+        who = type(self).__name__ if self._modules else repr(self)  # one line: no sub-modules
+        head = (
+            f"{who}.load_state_dict: expected a mapping of names to Tensors or arrays, such as "
+            "another model's state_dict() or zerograd.io.load(path)"
+        )
+        if isinstance(value, Module):
+            return (
+                f"{head}, got a {type(value).__name__} module. Pass its weights: "
+                "model.load_state_dict(other.state_dict())."
+            )
+        if isinstance(value, (str, bytes, os.PathLike)):
+            return (
+                f"{head}, got the path {os.fspath(value)!r}. Read the file first: "
+                "model.load_state_dict(zerograd.io.load(path)), or zerograd.io.load_into(model, "
+                "path) (zerograd.io.load_pytorch for a torch.save file)."
+            )
+        if isinstance(value, (list, tuple)):
+            kind = type(value).__name__
+            return f"{head}, got a {kind}. For (name, value) pairs pass dict(pairs)."
+        return f"{head}, got {'None' if value is None else type(value).__name__}."
 
     # --- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
