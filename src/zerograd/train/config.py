@@ -76,11 +76,14 @@ class ConfigError(RunError, ValueError):
 
     status = 2
 
-    def __init__(self, problems, where: str = "the run configuration"):
+    def __init__(self, problems, where: str = "the run configuration", status: int = 2):
         self.problems = list(problems)
-        self.where = where
+        self.where, self.status = where, status
         n = len(self.problems)
-        text = "; ".join(f"{name}: {message}" for name, message in self.problems)
+        text = "; ".join(
+            message if name.startswith("(") else f"{name}: {message}"
+            for name, message in self.problems
+        )
         head = "a problem" if n == 1 else f"{n} problems"
         Exception.__init__(self, f"{head} with {where}: {text}.")
 
@@ -150,8 +153,9 @@ class RunConfig:
         if isinstance(data, dict) and "model_config" in data:
             data, require_all = _upgrade(data), False
         if not isinstance(data, dict):
-            raise ConfigError([("(whole)", f"must be a JSON object, got {type(data).__name__}")],
-                              where)  # fmt: skip
+            raise ConfigError(
+                [("(whole)", f"it must be a JSON object, got {type(data).__name__}")], where
+            )
         known = {f.name for f in fields(cls)}
         problems = [(k, "is not a setting zerograd knows") for k in data if k not in known]
         if require_all:
@@ -170,10 +174,14 @@ class RunConfig:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         except json.JSONDecodeError as e:
-            raise ConfigError([("(file)", f"is not valid JSON ({e})")], path) from None
+            raise ConfigError([("(file)", f"it is not valid JSON ({e})")], path, 1) from None
         except UnicodeDecodeError:
-            raise ConfigError([("(file)", "is not a UTF-8 text file")], path) from None
-        return cls.from_dict(data, path, require_all=True)
+            raise ConfigError([("(file)", "it is not a UTF-8 text file")], path, 1) from None
+        try:
+            return cls.from_dict(data, path, require_all=True)
+        except ConfigError as e:  # a damaged file is a failure, not a usage mistake
+            e.status = 1
+            raise
 
     def save(self, path) -> None:
         from ..io import atomic_write

@@ -513,7 +513,8 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
         with atomic_write(folder.file("results.json"), "w") as f:
             json.dump(results, f, indent=2)
         val = history.last.get("val_accuracy")
-        val_text = f", validation {val * 100:.2f}%" if val is not None and math.isfinite(val) else ""
+        has_val = val is not None and math.isfinite(val)
+        val_text = f", validation {val * 100:.2f}%" if has_val else ""
         say(
             f"Test accuracy: {test['accuracy'] * 100:.2f}% (loss {test['loss']:.4f}){val_text} "
             f"after {_plural(len(history), 'epoch')}, {results['seconds']:.1f} s."
