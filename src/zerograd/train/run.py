@@ -339,7 +339,12 @@ def run(config: RunConfig, resume=False, overwrite: bool = False, say=print) -> 
     if world.rank > 0:
         say = _silent
     with distributed.abort_on_error():  # a failing rank ends the job instead of a hang
-        return _run(config, resume, overwrite, say, world)
+        try:
+            return _run(config, resume, overwrite, say, world)
+        except RunError as e:  # the user's one line, not a traceback per rank
+            if world.world_size == 1:
+                raise
+            distributed.abort(f"zerograd train: {' '.join(str(e).split())}", code=e.status)
 
 
 def _silent(*args, **kwargs) -> None:
