@@ -655,6 +655,29 @@ def _(ctx):
 
 
 @case(
+    "CrossEntropyLoss-label-smoothing-string",
+    sec,
+    "label_smoothing='0.1' (a string, e.g. from a config file)",
+    TypeError,
+    r"^CrossEntropyLoss: label_smoothing must be a number \(in \[0, 1\]\), got '0.1' \(str\). "
+    r"Pass the number itself: label_smoothing=0.1.",
+)
+def _(ctx):
+    nn.CrossEntropyLoss(label_smoothing="0.1")
+
+
+@case(
+    "cross_entropy-label-smoothing-nan",
+    sec,
+    "F.cross_entropy(..., label_smoothing=nan) (PyTorch returns NaN)",
+    ValueError,
+    r"^cross_entropy: label_smoothing must be in \[0, 1\], got nan",
+)
+def _(ctx):
+    F.cross_entropy(logits(), ints(0, 1), label_smoothing=float("nan"))
+
+
+@case(
     "CrossEntropyLoss-ignore-index-float",
     sec,
     "ignore_index=1.5",

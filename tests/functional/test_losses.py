@@ -78,6 +78,36 @@ def test_cross_entropy_target_errors():
         F.cross_entropy(x, zg.tensor([0, 1, 2, 0]), label_smoothing=1.5)
 
 
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        ("0.1", TypeError, r"got '0.1' \(str\). Pass the number itself: label_smoothing=0.1.$"),
+        ("much", TypeError, r"got 'much' \(str\).$"),
+        (None, TypeError, r"got None \(NoneType\)"),
+        (True, TypeError, r"got True \(bool\)"),
+        (np.array(0.1), TypeError, r"got array\(0.1\) \(ndarray\)"),
+        (float("nan"), ValueError, r"must be in \[0, 1\], got nan.$"),
+        (float("inf"), ValueError, r"must be in \[0, 1\], got inf.$"),
+        (-float("inf"), ValueError, r"must be in \[0, 1\], got -inf.$"),
+        (-0.1, ValueError, r"must be in \[0, 1\], got -0.1.$"),
+    ],
+)
+def test_label_smoothing_must_be_a_number_in_0_1(value, error, match):
+    # a string failed with Python's "'<=' not supported between instances of 'float' and 'str'"
+    x, t = zg.zeros(4, 3), zg.tensor([0, 1, 2, 0])
+    with pytest.raises(error, match=r"^cross_entropy: label_smoothing " + ".*" + match):
+        F.cross_entropy(x, t, label_smoothing=value)
+    with pytest.raises(error, match=r"^CrossEntropyLoss: label_smoothing " + ".*" + match):
+        zg.nn.CrossEntropyLoss(label_smoothing=value)  # refused when built, not at the first call
+
+
+def test_label_smoothing_of_a_numpy_float_keeps_float32():
+    x, t = zg.zeros(4, 3), zg.tensor([0, 1, 2, 0])
+    assert F.cross_entropy(x, t, label_smoothing=np.float64(0.1)).dtype == np.float32
+    loss = zg.nn.CrossEntropyLoss(label_smoothing=np.float32(0.1))
+    assert type(loss.label_smoothing) is float
+
+
 def test_cross_entropy_on_a_single_row_of_logits():
     x = zg.tensor([2.0, 0.5, -1.0], dtype="float64", requires_grad=True)
     compare_with_torch(torch, F.cross_entropy, TF.cross_entropy, [x, zg.tensor(0)], "float64")

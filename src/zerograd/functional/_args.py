@@ -3,6 +3,7 @@ ints-or-pairs of sizes."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd import Tensor
@@ -39,6 +40,45 @@ def normalize_dim(op: str, dim, ndim: int, extra: int = 0) -> int:
             f"use a dim in [{-n}, {n - 1}]."
         )
     return int(dim) % n
+
+
+def real_arg(who: str, name: str, value, expected: str, ok=None, allow_inf: bool = False) -> float:
+    """A number-valued argument (a rate, a slope, an epsilon) as a Python float, checked.
+
+    ``value`` must be a real number, not a bool, str or array (``float("0.1")`` would pass a
+    string, ``float(True)`` a flag, and a NumPy scalar would upcast float32 results); it must not be
+    NaN, nor infinite unless ``allow_inf``; and ``ok(value)`` must hold. ``expected`` says what is
+    wanted, for the message: ``"in [0, 1]"``, ``"positive and finite"``.
+
+    Raises
+    ------
+    TypeError
+        Not a real number: names ``who``, the argument and the value (a numeric string is shown
+        as the number to pass).
+    ValueError
+        NaN, infinite or out of range: names ``who``, the argument, what is expected and the value.
+    """
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        hint = ""
+        if isinstance(value, str):
+            try:
+                hint = f" Pass the number itself: {name}={float(value)!r}."
+            except ValueError:
+                pass
+        raise TypeError(
+            f"{who}: {name} must be a number ({expected}), got {value!r} "
+            f"({type(value).__name__}).{hint}"
+        )
+    v = float(value)
+    finite = math.isfinite(v) or (allow_inf and not math.isnan(v))
+    if not finite or (ok is not None and not ok(v)):
+        raise ValueError(f"{who}: {name} must be {expected}, got {v!r}.")
+    return v
+
+
+def label_smoothing_arg(who: str, value) -> float:
+    """``label_smoothing`` as a float in [0, 1]; a TypeError / ValueError naming ``who``."""
+    return real_arg(who, "label_smoothing", value, "in [0, 1]", lambda v: 0.0 <= v <= 1.0)
 
 
 def check_reduction(op: str, reduction: str) -> None:

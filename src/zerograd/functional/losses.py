@@ -11,7 +11,7 @@ import numbers
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor, check_reduction, shape_of
+from ._args import as_tensor, check_reduction, label_smoothing_arg, shape_of
 from .arithmetic import cast
 from .shape import permute, reshape
 
@@ -372,6 +372,15 @@ def cross_entropy(
     label_smoothing : float in [0, 1]
         Mix the target with the uniform distribution: (1 - eps) t + eps / C.
 
+    Raises
+    ------
+    TypeError
+        If ``label_smoothing`` is not a number (a string such as ``"0.1"``, a bool), or the input
+        or target has the wrong dtype.
+    ValueError
+        If ``label_smoothing`` is NaN or outside [0, 1] (PyTorch takes NaN and returns NaN), or
+        shapes, classes or ``reduction`` are wrong.
+
     Examples
     --------
     >>> import zerograd
@@ -381,10 +390,7 @@ def cross_entropy(
     0.2413
     """
     check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(
-            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}."
-        )
+    label_smoothing = label_smoothing_arg("cross_entropy", label_smoothing)
     _check_ignore_index("cross_entropy", ignore_index)
     x, t = as_tensor(input), as_tensor(target)
     if x.dtype.kind != "f":

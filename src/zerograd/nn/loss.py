@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional._args import check_reduction
+from ..functional._args import check_reduction, label_smoothing_arg
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
@@ -34,6 +34,7 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ):
         super().__init__(reduction)
+        label_smoothing = label_smoothing_arg("CrossEntropyLoss", label_smoothing)
         self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
 
     def forward(self, input, target):
