@@ -340,3 +340,12 @@ def test_tensor_from_python_floats_takes_the_default_dtype():
     assert zg.Tensor(0.5).dtype == np.float32
     assert zg.Tensor([1, 2]).dtype == np.int64
     assert zg.Tensor(np.array([0.5])).dtype == np.float64  # an array keeps its dtype
+
+
+def test_tensor_from_ragged_lists_names_the_lengths_found():
+    with pytest.raises(ValueError, match=r"^Tensor: the nested lists are ragged: data\[0\] has 2 "):
+        zg.Tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(
+        ValueError, match=r"data\[0\]\[0\] is the int 1 but data\[1\]\[1\] is a list"
+    ):
+        zg.Tensor(([1, 2], (3, [4])))

@@ -44,6 +44,27 @@ def test_tensor_rejects_strings():
         zg.tensor(["a", "b"])
 
 
+RAGGED = [
+    ([[1, 2], [3]], r"data\[0\] has 2 items but data\[1\] has 1"),
+    ([[1, 2], [3, 4], [5, 6, 7]], r"data\[0\] has 2 items but data\[2\] has 3"),
+    ([[[1, 2], [3, 4]], [[1, 2], [3]]], r"data\[0\]\[0\] has 2 items but data\[1\]\[1\] has 1"),
+    ([[1, 2], 3], r"data\[0\] is a list of 2 but data\[1\] is the int 3"),
+    ([1.5, [2, 3]], r"data\[0\] is the float 1.5 but data\[1\] is a list of 2"),
+    ([[], [1]], r"data\[0\] has 0 items but data\[1\] has 1"),
+    ([np.zeros(2), np.zeros(3)], r"data\[0\] has 2 items but data\[1\] has 3"),
+]
+
+
+@pytest.mark.parametrize("data, where", RAGGED)
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_ragged_lists_name_the_lengths_found(data, where, dtype):
+    # NumPy said "setting an array element with a sequence. The requested array has an
+    # inhomogeneous shape after 1 dimensions"
+    with pytest.raises(ValueError, match=r"^tensor: the nested lists are ragged: " + where) as e:
+        zg.tensor(data, dtype=dtype)
+    assert "pad the short ones" in str(e.value) and e.value.__cause__ is None
+
+
 def test_size_arguments_like_pytorch():
     assert zg.zeros(2, 3).shape == (2, 3)
     assert zg.ones((2, 3)).shape == (2, 3)

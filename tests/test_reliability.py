@@ -118,6 +118,34 @@ def same_state(module):
 
 
 # ---------------------------------------------------------------------------------------------
+# tensors
+
+sec = "Tensors"
+
+
+@case(
+    "tensor-ragged-lists",
+    sec,
+    "zerograd.tensor([[1, 2], [3]])",
+    ValueError,
+    r"^tensor: the nested lists are ragged: data\[0\] has 2 items but data\[1\] has 1",
+)
+def _(ctx):
+    zg.tensor([[1, 2], [3]])
+
+
+@case(
+    "Tensor-ragged-lists",
+    sec,
+    "zerograd.Tensor([[[1, 2], [3, 4]], [[5, 6], [7]]])",
+    ValueError,
+    r"^Tensor: the nested lists are ragged: data\[0\]\[0\] has 2 items but data\[1\]\[1\] has 1",
+)
+def _(ctx):
+    zg.Tensor([[[1, 2], [3, 4]], [[5, 6], [7]]])
+
+
+# ---------------------------------------------------------------------------------------------
 # layers: every Module subclass exported by zerograd.nn, each given wrong ranks, wrong sizes,
 # wrong dtypes, lists, an empty batch and NaN
 
@@ -2389,9 +2417,9 @@ def _available(needs) -> str | None:
         try:
             import torch  # noqa: F401
         except ImportError:
-            return "torch is not installed (it writes the .pt files)"
+            return 'needs torch (it writes the .pt files): pip install "zerograd[test]"'
     if needs == "data" and not os.environ.get("ZEROGRAD_DATA"):
-        return "ZEROGRAD_DATA is not set (the real MNIST files are needed)"
+        return "needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/"
     return None
 
 

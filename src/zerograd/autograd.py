@@ -376,7 +376,17 @@ class Tensor:
         elif isinstance(data, (float, list, tuple)):
             # Python floats become the default dtype (float32), as in zerograd.tensor and
             # torch.Tensor; NumPy would make them float64 and upcast everything they meet
-            data = as_array(data)
+            try:
+                data = as_array(data)
+            except ValueError:
+                where = backend.ragged(data)
+                if where is None:
+                    raise
+                raise ValueError(
+                    f"Tensor: the nested lists are ragged: {where}. A tensor is rectangular: "
+                    "every list at one level needs the same length (pad the short ones, or make "
+                    "a tensor of each)."
+                ) from None
             if data.dtype == backend.float64:
                 data = data.astype(backend.get_default_dtype())
         data = as_array(data)

@@ -20,6 +20,7 @@ __all__ = [
     "array_module",
     "as_array",
     "is_array",
+    "ragged",
     "sum_to",
     "float32",
     "float64",
@@ -70,6 +71,61 @@ def as_array(x, dtype=None):
     is always an array.
     """
     return numpy.asarray(x, dtype=dtype)
+
+
+def ragged(data) -> str | None:
+    """Where nested lists ``data`` stop being rectangular, in words, or None if they do not.
+
+    For the error when NumPy cannot make an array of them: ``[[1, 2], [3]]`` gives
+    "data[0] has 2 items but data[1] has 1". The first items set the shape; the first place,
+    in order, that differs from it is reported. Only called after NumPy failed, so the walk
+    (as long as the data) costs nothing on the way to a tensor.
+    """
+    shape = []  # what data[0], data[0][0] ... promise
+    x = data
+    while _is_sequence(x) and len(shape) <= _MAX_NDIM:
+        shape.append(len(x))
+        if not len(x):
+            break
+        x = x[0]
+    todo = [((), data)]
+    while todo:
+        path, x = todo.pop()
+        depth = len(path)
+        first = "data" + "[0]" * depth
+        if depth < len(shape):
+            if not _is_sequence(x):
+                return f"{first} is a list of {shape[depth]} but {_at(path)} is {_scalar(x)}"
+            if len(x) != shape[depth]:
+                return f"{first} has {shape[depth]} items but {_at(path)} has {len(x)}"
+            todo.extend(((*path, i), x[i]) for i in reversed(range(len(x))))
+        elif _is_sequence(x):
+            number = _scalar(_first_item(data, depth))
+            return f"{first} is {number} but {_at(path)} is a list of {len(x)}"
+    return None
+
+
+_MAX_NDIM = 64  # NumPy 2's limit on dimensions
+
+
+def _is_sequence(x) -> bool:
+    return isinstance(x, (list, tuple)) or (getattr(x, "ndim", 0) > 0 and hasattr(x, "__len__"))
+
+
+def _first_item(data, depth: int):
+    for _ in range(depth):
+        data = data[0]
+    return data
+
+
+def _at(path) -> str:
+    return "data" + "".join(f"[{i}]" for i in path)
+
+
+def _scalar(x) -> str:
+    if isinstance(x, (bool, int, float, complex)):
+        return f"the {type(x).__name__} {x!r}"
+    return f"a {type(x).__name__}"
 
 
 def sum_to(x, shape):

@@ -53,6 +53,14 @@ def _shape(size) -> tuple:
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a Tensor).
 
+    Raises
+    ------
+    ValueError
+        If nested lists are ragged (``[[1, 2], [3]]``): the message says where and which lengths
+        differ.
+    TypeError
+        If the data are not numbers (strings, objects).
+
     Examples
     --------
     >>> tensor([1.0, 2.0]).dtype
@@ -62,12 +70,21 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        array = numpy.array(data, dtype=backend.resolve_dtype(dtype))
-    elif backend.is_array(data):
+    if backend.is_array(data) and dtype is None:
         array = data.copy()
     else:
-        array = numpy.array(data)
+        try:
+            array = numpy.array(data, dtype=None if dtype is None else backend.resolve_dtype(dtype))
+        except ValueError:
+            where = backend.ragged(data)
+            if where is None:
+                raise
+            raise ValueError(
+                f"tensor: the nested lists are ragged: {where}. A tensor is rectangular: every "
+                "list at one level needs the same length (pad the short ones, or make a tensor "
+                "of each)."
+            ) from None
+    if dtype is None and not backend.is_array(data):
         if array.dtype == numpy.float64 and not isinstance(data, numpy.generic):
             array = array.astype(backend.get_default_dtype())
         elif array.dtype.kind == "i" and array.dtype != numpy.int64:
