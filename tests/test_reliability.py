@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -961,6 +962,33 @@ def _(ctx):
 )
 def _(ctx):
     nn.NLLLoss()(F.log_softmax(logits(), dim=1), ints(0, 1, 2))
+
+
+@case("BCELoss-probabilities-0-and-1", sec, "BCELoss: p exactly 0 and 1, warnings as errors")
+def _(ctx):
+    p = zg.tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
+    t = zg.tensor([0.0, 1.0, 1.0, 0.0], requires_grad=True)
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        loss = nn.BCELoss()(p, t)
+        loss.backward()
+    assert loss.item() == 50.0 and np.all(np.isfinite(p.grad.data))
+    return (
+        "works, as in PyTorch: loss 50 (each log clamped at -100), no RuntimeWarning; the "
+        f"target's gradient is PyTorch's -logit(p): {t.grad.tolist()}"
+    )
+
+
+@case("MSELoss-overflow", sec, "MSELoss of float32 |x - t| = 1e30, warnings as errors")
+def _(ctx):
+    x = zg.tensor([1e30, 0.0], requires_grad=True)
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        loss = nn.MSELoss()(x, zg.zeros(2))
+        loss.backward()
+    assert loss.item() == np.inf
+    np.testing.assert_allclose(x.grad.data, [1e30, 0.0], rtol=1e-6)  # 2 (x - t) / 2
+    return "works, as in PyTorch: the loss is inf (float32 overflows), no RuntimeWarning"
 
 
 @case("BCELoss-empty-batch", sec, "BCELoss: empty input and target")

@@ -20,6 +20,7 @@ __all__ = [
     "array_module",
     "as_array",
     "is_array",
+    "errstate",
     "ragged",
     "sum_to",
     "float32",
@@ -71,6 +72,13 @@ def as_array(x, dtype=None):
     is always an array.
     """
     return numpy.asarray(x, dtype=dtype)
+
+
+def errstate(**kinds):
+    """Silence floating-point warnings inside an op: NumPy's ``errstate``, e.g.
+    ``with errstate(over="ignore"):`` where an overflow to inf is the right answer (as PyTorch
+    gives it, silently). Only around the lines that need it, never the user's own code."""
+    return numpy.errstate(**kinds)
 
 
 def ragged(data) -> str | None:

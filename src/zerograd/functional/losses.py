@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd import Function, Tensor
-from ..backend import array_module
+from ..backend import array_module, errstate
 from ._args import as_tensor, check_reduction, label_smoothing_arg, shape_of
 from .arithmetic import cast
 from .shape import permute, reshape
@@ -54,7 +54,8 @@ class MSELoss(Function):
     def forward(self, x, t):
         d = x - t
         self.save_for_backward(d)
-        return _reduce(d * d, self.reduction)
+        with errstate(over="ignore"):  # |d| > 1.8e19 in float32: the loss is inf, as in PyTorch
+            return _reduce(d * d, self.reduction)
 
     def error_message(self, arrays, exc):
         return (
@@ -191,7 +192,8 @@ _LOG_MIN = -100.0  # PyTorch clamps log(p) at -100 so p = 0 or 1 gives a finite 
 class BinaryCrossEntropy(Function):
     """loss = -w [t log p + (1 - t) log(1 - p)] (logs clamped at -100, as in PyTorch)
 
-    gp = w (p - t) / max(p (1 - p), 1e-12) * s,   gt = -w (log p - log(1 - p)) * s
+    gp = w (p - t) / max(p (1 - p), 1e-12) * s,   gt = -w logit(p) * s = -w (log p - log(1 - p)) s
+    The target's gradient is PyTorch's: the logs unclamped, so it is -inf or inf where p is 1 or 0.
     """
 
     def __init__(self, reduction):
@@ -199,13 +201,14 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, p, t, w):
         xp = array_module(p)
-        logp = xp.maximum(xp.log(p), _LOG_MIN)
-        log1mp = xp.maximum(xp.log1p(-p), _LOG_MIN)
+        with errstate(divide="ignore"):  # log(0) = -inf, clamped next
+            logp = xp.maximum(xp.log(p), _LOG_MIN)
+            log1mp = xp.maximum(xp.log1p(-p), _LOG_MIN)
         loss = -(t * logp + (1 - t) * log1mp)
         if w is not None:
             loss = loss * w
         self.save_for_backward(p, t)
-        self.w, self.logp, self.log1mp = w, logp, log1mp
+        self.w = w
         return _reduce(loss, self.reduction)
 
     def backward(self, gy):
@@ -214,7 +217,11 @@ class BinaryCrossEntropy(Function):
         s = _upstream(gy, self.reduction, p.size)
         w = 1 if self.w is None else self.w
         gp = w * (p - t) / xp.maximum(p * (1 - p), 1e-12) * s
-        gt = -w * (self.logp - self.log1mp) * s if self.needs_input_grad[1] else None
+        gt = None
+        if self.needs_input_grad[1]:
+            # log(0) = -inf: an infinite gradient, and NaN where it meets a zero weight or gy
+            with errstate(divide="ignore", invalid="ignore"):
+                gt = -w * (xp.log(p) - xp.log1p(-p)) * s
         return gp, gt, None
 
 
