@@ -474,7 +474,7 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
         f"{len(val_set)} held out for validation" if val_set is not None else "no validation split"
     )
     say(
-        f"Training {config.model} on {source} ({held_out}) for {_plural(config.epochs, 'epoch')}"
+        f"Training {config.model} on {source}, {held_out}, for {_plural(config.epochs, 'epoch')}"
         f"{where}: {config.optimizer} lr={config.learning_rate}, batch {config.batch_size}, "
         f"seed {config.seed}"
         + (f", augment {','.join(config.augment)}" if config.augment else "")
