@@ -486,10 +486,25 @@ def _(ctx):
     sec,
     "nn.BatchNorm1d(4, eps=0)",
     ValueError,
-    "BatchNorm1d: eps must be positive, got 0",
+    "BatchNorm1d: eps must be positive and finite, got 0.0",
 )
 def _(ctx):
     nn.BatchNorm1d(4, eps=0)
+
+
+for _id, _what, _make, _msg in [
+    ("BatchNorm1d-eps-nan", "nn.BatchNorm1d(4, eps=nan)", lambda: nn.BatchNorm1d(4, eps=np.nan),
+     "BatchNorm1d: eps must be positive and finite, got nan"),
+    ("LeakyReLU-negative-slope-nan", "nn.LeakyReLU(nan)", lambda: nn.LeakyReLU(np.nan),
+     "LeakyReLU: negative_slope must be finite, got nan"),
+    ("ELU-alpha-inf", "nn.ELU(alpha=inf)", lambda: nn.ELU(np.inf),
+     "ELU: alpha must be finite, got inf"),
+    ("Softplus-beta-nan", "nn.Softplus(beta=nan)", lambda: nn.Softplus(beta=np.nan),
+     "Softplus: beta must be positive and finite, got nan"),
+]:  # fmt: skip
+    case(_id, sec, _what + " (PyTorch takes it: NaN or inf outputs)", ValueError, _msg)(
+        lambda ctx, make=_make: make()
+    )
 
 
 @case(
@@ -688,7 +703,7 @@ def _(ctx):
     sec,
     "label_smoothing='0.1' (a string, e.g. from a config file)",
     TypeError,
-    r"^CrossEntropyLoss: label_smoothing must be a number \(in \[0, 1\]\), got '0.1' \(str\). "
+    r"^CrossEntropyLoss: label_smoothing must be a number, got '0.1' \(str\). "
     r"Pass the number itself: label_smoothing=0.1.",
 )
 def _(ctx):
@@ -1094,6 +1109,53 @@ def _(ctx):
 
 
 @case(
+    "SGD-dampening-nan",
+    sec,
+    "SGD(momentum=0.9, dampening=nan) (PyTorch takes it: every weight NaN after a step)",
+    ValueError,
+    "SGD: dampening must be finite, got nan",
+)
+def _(ctx):
+    optim.SGD(params(), lr=0.1, momentum=0.9, dampening=float("nan"))
+
+
+@case(
+    "clip_grad_norm_-max-norm-nan",
+    sec,
+    "clip_grad_norm_(params, max_norm=nan) (PyTorch makes every gradient NaN)",
+    ValueError,
+    r"clip_grad_norm_: max_norm must be >= 0 \(inf: clip nothing\), got nan",
+)
+def _(ctx):
+    w = nn.Parameter(zg.tensor([3.0, 4.0]))
+    (w * w).sum().backward()
+    ctx.after(lambda: w.grad.tolist() == [6.0, 8.0] or pytest.fail("the gradient changed"))
+    nn.utils.clip_grad_norm_([w], float("nan"))
+
+
+@case("clip_grad_norm_-max-norm-inf", sec, "clip_grad_norm_(params, max_norm=inf)")
+def _(ctx):
+    w = nn.Parameter(zg.tensor([3.0, 4.0]))
+    (w * w).sum().backward()
+    total = nn.utils.clip_grad_norm_([w], float("inf"))
+    assert total.item() == 10.0 and w.grad.tolist() == [6.0, 8.0]
+    return "works, as in PyTorch: returns the norm (10.0) and clips nothing"
+
+
+@case(
+    "clip_grad_value_-negative",
+    sec,
+    "clip_grad_value_(params, -1.0) (PyTorch sets every gradient to -1)",
+    ValueError,
+    r"clip_grad_value_: clip_value must be >= 0 \(inf: clip nothing\), got -1.0",
+)
+def _(ctx):
+    w = nn.Parameter(zg.tensor([3.0, 4.0]))
+    (w * w).sum().backward()
+    nn.utils.clip_grad_value_([w], -1.0)
+
+
+@case(
     "Adam-beta1-one",
     sec,
     "Adam(betas=(1.0, 0.999))",
@@ -1226,9 +1288,13 @@ for _id, _sched, _kw, _err, _msg in [
     ("ExponentialLR-gamma-inf", "ExponentialLR", {"gamma": float("inf")}, ValueError,
      "ExponentialLR: gamma must be a finite"),
     ("CosineAnnealingLR-T-max-0", "CosineAnnealingLR", {"T_max": 0}, ValueError,
-     "CosineAnnealingLR: T_max must be > 0"),
+     "CosineAnnealingLR: T_max must be a finite number > 0"),
     ("CosineAnnealingLR-eta-min-negative", "CosineAnnealingLR", {"T_max": 10, "eta_min": -1},
      ValueError, "CosineAnnealingLR: eta_min must be a finite number >= 0.0"),
+    ("CosineAnnealingLR-T-max-inf", "CosineAnnealingLR", {"T_max": float("inf")}, ValueError,
+     "CosineAnnealingLR: T_max must be a finite number > 0.0, got inf"),
+    ("StepLR-last-epoch-nan", "StepLR", {"step_size": 2, "last_epoch": float("nan")}, ValueError,
+     "StepLR: last_epoch must be an int >= -1"),
     ("LinearLR-start-factor-0", "LinearLR", {"start_factor": 0}, ValueError,
      r"LinearLR: start_factor must be in \(0, 1\]"),
     ("LinearLR-total-iters-0", "LinearLR", {"total_iters": 0}, ValueError,
@@ -1245,6 +1311,19 @@ for _id, _sched, _kw, _err, _msg in [
          + ")", _err, _msg)(
         lambda ctx, s=_sched, kw=_kw: getattr(lr_scheduler, s)(
             optim.SGD(params(), lr=0.1), **kw))  # fmt: skip
+
+
+@case(
+    "SequentialLR-milestones-nan",
+    sec,
+    "lr_scheduler.SequentialLR(optimizer, [StepLR, ExponentialLR], milestones=[nan])",
+    ValueError,
+    r"SequentialLR: milestones must be integers \(epochs\), got \[nan\]",
+)
+def _(ctx):
+    opt = optim.SGD(params(), lr=0.1)
+    schedules = [lr_scheduler.StepLR(opt, 2), lr_scheduler.ExponentialLR(opt, 0.9)]
+    lr_scheduler.SequentialLR(opt, schedules, milestones=[float("nan")])
 
 
 @case(

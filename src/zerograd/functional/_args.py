@@ -66,8 +66,7 @@ def real_arg(who: str, name: str, value, expected: str, ok=None, allow_inf: bool
             except ValueError:
                 pass
         raise TypeError(
-            f"{who}: {name} must be a number ({expected}), got {value!r} "
-            f"({type(value).__name__}).{hint}"
+            f"{who}: {name} must be a number, got {value!r} ({type(value).__name__}).{hint}"
         )
     v = float(value)
     finite = math.isfinite(v) or (allow_inf and not math.isnan(v))

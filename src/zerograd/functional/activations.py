@@ -7,7 +7,7 @@ import math
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, erf, get_default_dtype
-from ._args import as_tensor, normalize_dim
+from ._args import as_tensor, normalize_dim, real_arg
 
 __all__ = [
     "step",
@@ -263,13 +263,16 @@ def relu(x) -> Tensor:
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope * x`` otherwise (``torch.nn.functional.leaky_relu``)."""
-    return LeakyReLU(float(negative_slope))(_floating("leaky_relu", x))
+    """x for x > 0, ``negative_slope * x`` otherwise (``torch.nn.functional.leaky_relu``).
+
+    A NaN or infinite ``negative_slope`` is refused (PyTorch takes it and returns NaN or inf)."""
+    negative_slope = slope_arg("leaky_relu", "negative_slope", negative_slope)
+    return LeakyReLU(negative_slope)(_floating("leaky_relu", x))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha (exp(x) - 1) otherwise."""
-    return ELU(float(alpha))(_floating("elu", x))
+    """x for x > 0, alpha (exp(x) - 1) otherwise; a NaN or infinite ``alpha`` is refused."""
+    return ELU(slope_arg("elu", "alpha", alpha))(_floating("elu", x))
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
@@ -280,10 +283,26 @@ def gelu(x, approximate: str = "none") -> Tensor:
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta, linear above ``threshold`` like PyTorch."""
-    if beta <= 0:
-        raise ValueError(f"softplus: beta must be positive, got {beta}.")
-    return Softplus(float(beta), float(threshold))(_floating("softplus", x))
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` like PyTorch.
+
+    ``beta`` must be positive and finite; ``threshold`` a number or inf (never linear), not NaN
+    or -inf (PyTorch takes those)."""
+    beta, threshold = softplus_args("softplus", beta, threshold)
+    return Softplus(beta, threshold)(_floating("softplus", x))
+
+
+def slope_arg(who: str, name: str, value) -> float:
+    """LeakyReLU's ``negative_slope``, ELU's ``alpha``: any finite number, as a float."""
+    return real_arg(who, name, value, "finite")
+
+
+def softplus_args(who: str, beta, threshold) -> tuple:
+    beta = real_arg(who, "beta", beta, "positive and finite", lambda v: v > 0)
+    # inf: never linear (the formula is stable everywhere); -inf would make softplus the identity
+    threshold = real_arg(
+        who, "threshold", threshold, "a number or inf", lambda v: v > -math.inf, allow_inf=True
+    )
+    return beta, threshold
 
 
 def softmax(x, dim: int = -1, *, axis=None) -> Tensor:

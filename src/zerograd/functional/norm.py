@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, no_grad
 from ..backend import array_module
-from ._args import as_tensor, shape_of
+from ._args import as_tensor, real_arg, shape_of
 
 __all__ = ["batch_norm"]
 
@@ -120,8 +120,9 @@ def batch_norm(
     Raises
     ------
     ValueError
-        On a wrong shape, on one value per channel while training, or on missing running
-        statistics in evaluation.
+        On a wrong shape, on one value per channel while training, on missing running
+        statistics in evaluation, or on a negative, NaN or infinite ``eps`` or a ``momentum``
+        outside [0, 1] (NaN included; PyTorch takes them and returns NaN).
     TypeError
         When a statistic or parameter has another dtype than ``input``.
 
@@ -138,6 +139,7 @@ def batch_norm(
     >>> [round(v, 3) for v in rv.tolist()]  # 0.9 * 1 + 0.1 * unbiased variance (2 and 200)
     [1.1, 20.9]
     """
+    momentum, eps = batch_norm_args("batch_norm", momentum, eps)
     x = as_tensor(input)
     if x.ndim < 2:
         raise ValueError(
@@ -196,3 +198,15 @@ def batch_norm(
             "(training=False); pass them, or use training=True to normalise with batch statistics."
         )
     return BatchNorm(False, float(eps), running_mean.data, running_var.data)(x, weight, bias)
+
+
+def batch_norm_args(who: str, momentum, eps, layer: bool = False) -> tuple:
+    """``momentum`` in [0, 1] and ``eps`` >= 0, finite, as floats: a NaN or inf would make every
+    output or running statistic NaN. The layers (``layer``) also take momentum None (a cumulative
+    average) and need eps > 0, as they always did; the op takes eps = 0, as PyTorch's does."""
+    if momentum is not None or not layer:
+        expected = "in [0, 1] or None" if layer else "in [0, 1]"
+        momentum = real_arg(who, "momentum", momentum, expected, lambda v: 0 <= v <= 1)
+    if layer:
+        return momentum, real_arg(who, "eps", eps, "positive and finite", lambda v: v > 0)
+    return momentum, real_arg(who, "eps", eps, ">= 0 and finite", lambda v: v >= 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional.activations import slope_arg, softplus_args
 from .module import Module
 
 __all__ = [
@@ -59,7 +60,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = slope_arg("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -73,7 +74,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = alpha
+        self.alpha = slope_arg("ELU", "alpha", alpha)
 
     def forward(self, x):
         return F.elu(x, self.alpha)
@@ -101,7 +102,7 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
-        self.beta, self.threshold = beta, threshold
+        self.beta, self.threshold = softplus_args("Softplus", beta, threshold)
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)

@@ -6,6 +6,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty, ones, tensor, zeros
 from ..functional._args import check_input_dtype, layer_input
+from ..functional.norm import batch_norm_args
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -32,10 +33,7 @@ class _BatchNorm(Module):
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}.")
-        if eps <= 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps}.")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}.")
+        momentum, eps = batch_norm_args(name, momentum, eps, layer=True)
         if device not in (None, "cpu"):
             raise ValueError(f"{name}: zerograd runs on the CPU for now, got device={device!r}.")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum

@@ -13,6 +13,7 @@ import math
 
 from ..autograd import Tensor, no_grad
 from ..backend import array_module
+from ..functional._args import real_arg
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "evaluating"]
 
@@ -63,6 +64,9 @@ def clip_grad_norm_(
     parameters : Tensor or iterable of Tensors
         Usually ``model.parameters()``; those without ``.grad`` are skipped.
     max_norm : float
+        >= 0; ``inf`` clips nothing and only measures the norm, as in PyTorch. (PyTorch also
+        takes NaN, which turns every gradient into NaN, and a negative max_norm, which flips
+        them; zerograd refuses both.)
     norm_type : float
         p > 0 of the p-norm; ``float("inf")`` (or ``"inf"``) for the largest absolute value.
         (PyTorch also takes p <= 0, which is no norm; zerograd refuses it.)
@@ -85,7 +89,8 @@ def clip_grad_norm_(
     [0.6, 0.8]
     """
     grads = _grads(parameters)
-    max_norm, norm_type = float(max_norm), float(norm_type)
+    max_norm = _bound("clip_grad_norm_", "max_norm", max_norm)
+    norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(
             f"clip_grad_norm_: norm_type must be a positive number or inf, got {norm_type}."
@@ -118,6 +123,10 @@ def clip_grad_norm_(
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value], in place.
 
+    ``clip_value`` must be >= 0; ``inf`` clips nothing, as in PyTorch. (PyTorch takes NaN, which
+    turns every gradient into NaN, and negative values, which set them all to -|clip_value|;
+    zerograd refuses both.)
+
     Examples
     --------
     >>> import zerograd
@@ -127,7 +136,13 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     >>> w.grad.tolist()
     [2.0, -2.5]
     """
-    clip_value = float(clip_value)
+    clip_value = _bound("clip_grad_value_", "clip_value", clip_value)
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)
+
+
+def _bound(who: str, name: str, value) -> float:
+    """A clipping bound: a number >= 0, inf meaning no clipping (NaN would spread to every
+    gradient, a negative bound flip them)."""
+    return real_arg(who, name, value, ">= 0 (inf: clip nothing)", lambda v: v >= 0, allow_inf=True)

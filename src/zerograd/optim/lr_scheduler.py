@@ -65,6 +65,7 @@ class LRScheduler:
                 f"{name}: expected a zerograd.optim.Optimizer, got {type(optimizer).__name__}."
             )
         self.optimizer = optimizer
+        last_epoch = _last_epoch(name, last_epoch)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -205,13 +206,36 @@ def _clip(value, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def _finite(name: str, what: str, value, minimum: float = 0.0) -> float:
-    """A real number >= minimum and finite: a negative, NaN or infinite factor would silently
-    make the lr negative or NaN at some later epoch."""
+def _finite(name: str, what: str, value, minimum: float = 0.0, strict: bool = False) -> float:
+    """A real number >= minimum (> with ``strict``) and finite: a negative, NaN or infinite factor
+    would silently make the lr negative or NaN at some later epoch."""
     if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: {what} must be a number, got {value!r}.")
-    if not minimum <= value < math.inf:
-        raise ValueError(f"{name}: {what} must be a finite number >= {minimum}, got {value!r}.")
+    low = value > minimum if strict else value >= minimum
+    if not (low and value < math.inf):
+        sign = ">" if strict else ">="
+        raise ValueError(f"{name}: {what} must be a finite number {sign} {minimum}, got {value!r}.")
+    return value
+
+
+def _milestones(name: str, milestones) -> list:
+    """Epochs as a list of ints (a float, NaN or inf would never equal an epoch)."""
+    if not isinstance(milestones, (list, tuple, range)):
+        raise TypeError(f"{name}: milestones must be a list of epochs (ints), got {milestones!r}.")
+    milestones = list(milestones)
+    for m in milestones:
+        if isinstance(m, bool) or not isinstance(m, int):
+            raise ValueError(f"{name}: milestones must be integers (epochs), got {milestones!r}.")
+    return milestones
+
+
+def _last_epoch(name: str, value) -> int:
+    """-1 to start, or the epoch a resumed schedule is at; NaN, inf or 2.5 are no epoch."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ValueError(
+            f"{name}: last_epoch must be an int >= -1 (-1 to start, else the epoch to resume "
+            f"from), got {value!r}."
+        )
     return value
 
 
@@ -339,17 +363,7 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        if not isinstance(milestones, (list, tuple, range)):
-            raise TypeError(
-                f"MultiStepLR: milestones must be a list of epochs (ints), got {milestones!r}."
-            )
-        milestones = list(milestones)
-        for m in milestones:
-            if isinstance(m, bool) or not isinstance(m, int):
-                raise ValueError(
-                    f"MultiStepLR: milestones must be integers (epochs), got {milestones!r}."
-                )
-        self.milestones = sorted(milestones)
+        self.milestones = sorted(_milestones("MultiStepLR", milestones))
         self.gamma = _finite("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -422,9 +436,8 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
-        if not T_max > 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be > 0 (epochs), got {T_max!r}.")
-        self.T_max = T_max
+        # a float T_max works (the cosine's half period in epochs); inf would freeze the lr
+        self.T_max = _finite("CosineAnnealingLR", "T_max", T_max, strict=True)
         self.eta_min = _finite("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
@@ -551,7 +564,8 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, schedulers, milestones, last_epoch: int = -1):
         schedulers = list(schedulers)
-        milestones = list(milestones)
+        milestones = _milestones("SequentialLR", milestones)
+        last_epoch = _last_epoch("SequentialLR", last_epoch)
         if not schedulers:
             raise ValueError("SequentialLR: expects at least one scheduler, got none.")
         for i, s in enumerate(schedulers):

@@ -463,6 +463,13 @@ def _negative(options: dict, *names: str) -> list[str]:
     return problems
 
 
+def _finite(options: dict, *names: str) -> list[str]:
+    """A problem for each named hyper-parameter that is NaN or infinite (any finite value may
+    do, as for SGD's dampening)."""
+    bad = [n for n in names if not math.isfinite(options[n])]
+    return [f"{n} must be finite, got {options[n]!r}" for n in bad]
+
+
 def _lerp_(a, b, weight: float, tmp) -> None:
     """a <- a + weight * (b - a), in place, rounded as PyTorch's ``lerp_`` (tmp: scratch).
 

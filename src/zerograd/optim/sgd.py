@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _negative
+from .optimizer import Optimizer, _finite, _negative
 
 __all__ = ["SGD"]
 
@@ -82,7 +82,8 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _problems(self, h: dict) -> list[str]:
-        problems = _negative(h, "lr", "momentum", "weight_decay")
+        # dampening: any finite value, as in PyTorch; NaN or inf would reach every weight
+        problems = _negative(h, "lr", "momentum", "weight_decay") + _finite(h, "dampening")
         if h["nesterov"] and not (h["momentum"] > 0 and h["dampening"] == 0):
             problems.append(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
