@@ -487,6 +487,7 @@ def print_mlp(res) -> None:
 
 def main() -> None:
     torch.set_num_threads(ARGS.threads)
+    zerograd.backend.tune_allocator_for_training()  # as fit does (ZEROGRAD_MALLOC=system: no)
     header = {
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -59,6 +59,9 @@ def alternate(sides: dict, rounds: int, probe=gemm_probe) -> dict:
     ``sides`` maps a name to a function returning seconds. Alternating the order keeps either
     side from always running on a warmer or noisier machine.
     """
+    from zerograd.backend import tune_allocator_for_training
+
+    tune_allocator_for_training()  # as training does (fit): freed arrays stay for reuse
     names = list(sides)
     times = {n: [] for n in names}
     probes = []

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .. import autograd, distributed
+from .. import autograd, backend, distributed
 from ..autograd import AnomalyError, Tensor, no_grad
 from ..distributed import DistributedDataParallel, DistributedLoader, SyncBatchNorm
 from ..nn import anomaly as _anomaly  # noqa: F401  (anomaly mode's layer names)
@@ -244,6 +244,7 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}.")
+    backend.tune_allocator_for_training()  # freed arrays stay for the next step (backend.py)
     callbacks = list(callbacks)
     if nan_guard and not any(isinstance(c, NaNGuard) for c in callbacks):
         callbacks.insert(0, NaNGuard())
