@@ -11,6 +11,7 @@ so a GPU array module can slot in here without touching any op.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -241,12 +242,18 @@ def set_rng_state(state: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 # special functions NumPy lacks
 
-try:  # SciPy's erf is a fast ufunc; it is optional
-    from scipy.special import erf as _scipy_erf
-except ImportError:  # pragma: no cover - depends on the environment
-    _scipy_erf = None
-
 _math_erf = numpy.vectorize(math.erf, otypes=[numpy.float64])
+
+
+@functools.cache
+def _fast_erf():
+    """SciPy's erf ufunc when SciPy is installed (it is optional), else None; imported on first
+    use, so ``import zerograd`` does not pay for SciPy."""
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return erf
 
 
 def erf(x):
@@ -255,7 +262,8 @@ def erf(x):
     Uses ``scipy.special.erf`` when SciPy is installed, else ``math.erf`` element by element
     (exact to float64 rounding, slower).
     """
-    y = _scipy_erf(x) if _scipy_erf is not None else _math_erf(x)
+    fast = _fast_erf()
+    y = fast(x) if fast is not None else _math_erf(x)
     return y.astype(x.dtype, copy=False)
 
 

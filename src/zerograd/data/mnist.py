@@ -37,12 +37,9 @@ the data set; ``find_mnist_files`` says whether the full files are present.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy
@@ -225,6 +222,8 @@ def _verify(path: Path, name: str, stem: str, who: str) -> None:
 
 def _fetch(url: str, dest: Path, expected: str | None) -> None:
     """Download ``url`` to ``dest`` through a temporary file renamed only if the hash matches."""
+    import urllib.request  # here, not at import: only a download needs the HTTP stack
+
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         h = hashlib.sha256()
@@ -245,6 +244,9 @@ def _fetch(url: str, dest: Path, expected: str | None) -> None:
 
 def _download(name: str, folder: Path, verify: bool, who: str) -> list:
     """Fetch the four files missing from ``folder``; return the failures as (url, reason)."""
+    import http.client
+    import urllib.error
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
