@@ -3,7 +3,6 @@
 Hands on the public names; defines nothing (see DESIGN.md for the layers).
 """
 
-from ._version import __version__
 from . import (
     data,
     functional,
@@ -13,9 +12,11 @@ from . import (
     onnx,
     optim,
     plot,
+    testing,
     train,
     viz,
 )
+from ._version import __version__
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     bool_,
@@ -83,17 +84,19 @@ from .functional import (
     var,
     where,
 )
-from .gradcheck import gradcheck, numerical_gradient
 from .io import load, save
 from .summary import LayerSummary, ModelSummary, summary
+from .testing import gradcheck, numerical_gradient
 
 __all__ = [
+    "__version__",
     "nn",
     "data",
     "io",
     "models",
     "optim",
     "plot",
+    "testing",
     "train",
     "viz",
     "onnx",

@@ -11,7 +11,7 @@ __all__ = ["add_command"]
 
 def _gradcheck(args) -> int:
     from ..functional.registry import CASES, case_inputs
-    from ..gradcheck import gradcheck
+    from ..testing import gradcheck
 
     cases = [c for c in CASES if args.op is None or args.op in c.name]
     if not cases:

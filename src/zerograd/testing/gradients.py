@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy
 
-from . import backend
-from .autograd import Tensor, no_grad
+from .. import backend
+from ..autograd import Tensor, no_grad
 
 __all__ = ["numerical_gradient", "gradcheck", "GradcheckResult", "GradcheckError"]
 

@@ -1,9 +1,11 @@
-"""gradcheck and numerical_gradient: they pass correct gradients and catch wrong ones."""
+"""zerograd.testing: gradcheck and numerical_gradient pass correct gradients and catch wrong ones;
+the public paths (zerograd.gradcheck, zerograd.numerical_gradient) are the same functions."""
 
 import numpy as np
 import pytest
 
 import zerograd as zg
+from zerograd.testing import GradcheckError, GradcheckResult
 
 
 class BadSquare(zg.Function):
@@ -49,7 +51,7 @@ def test_gradcheck_reports_the_worst_element():
 
 def test_gradcheck_raises_by_default_like_pytorch():
     x = zg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
-    with pytest.raises(zg.gradcheck.__globals__["GradcheckError"], match="FAILED"):
+    with pytest.raises(GradcheckError, match="FAILED"):
         zg.gradcheck(lambda x: BadSquare()(x).sum(), [x])
 
 
@@ -112,3 +114,13 @@ def test_numerical_gradient_agrees_with_backprop_on_a_two_layer_net():
 def test_numerical_gradient_rejects_integers():
     with pytest.raises(TypeError, match="floating"):
         zg.numerical_gradient(lambda x: 0.0, np.array([1, 2]))
+
+
+def test_the_public_paths_are_the_testing_packages_functions():
+    import zerograd.testing
+
+    assert zg.gradcheck is zerograd.testing.gradcheck
+    assert zg.numerical_gradient is zerograd.testing.numerical_gradient
+    assert "gradcheck" in zg.__all__ and "numerical_gradient" in zg.__all__
+    x = zg.randn(2, dtype="float64", requires_grad=True)
+    assert isinstance(zg.gradcheck(lambda x: x * x, [x]), GradcheckResult)
