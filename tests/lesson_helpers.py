@@ -1,9 +1,20 @@
 """Helpers for the lesson tests (tests/lessons): run a lesson's main() and check its pictures."""
 
 import importlib
+import importlib.util
 import struct
 import zlib
 from pathlib import Path
+
+import pytest
+
+# the lessons draw with matplotlib (the plot extra); without it they print their numbers and say
+# the figures were skipped, so the picture checks skip (tests/lessons/test_without_extras.py
+# checks that path)
+NEEDS_MATPLOTLIB = 'needs matplotlib (the lesson\'s pictures): pip install "zerograd[plot]"'
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None, reason=NEEDS_MATPLOTLIB
+)
 
 
 def run_lesson(name: str, out: Path, *args: str) -> dict:

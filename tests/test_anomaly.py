@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zerograd as zg
-from zerograd import nn
+from zerograd import nn, optim
 from zerograd.autograd import (
     AnomalyError,
     Function,
@@ -17,8 +17,6 @@ from zerograd.autograd import (
 )
 from zerograd.nn import module as nn_module
 from zerograd.train import Callback, ModelCheckpoint, fit
-
-optim = pytest.importorskip("zerograd.optim")
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow warnings
 

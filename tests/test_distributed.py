@@ -51,6 +51,7 @@ def _why_no_mpi():
     return None
 
 
+NEEDS_THREADPOOLCTL = 'needs threadpoolctl: pip install "zerograd[mpi]"'
 needs_mpi = pytest.mark.skipif(_why_no_mpi() is not None, reason=str(_why_no_mpi()))
 
 
@@ -152,7 +153,7 @@ class FakeLimits:
 
 @pytest.fixture
 def fake_limits(monkeypatch):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason=NEEDS_THREADPOOLCTL)
     FakeLimits.calls = []
     monkeypatch.setattr(threadpoolctl, "threadpool_limits", FakeLimits)
     monkeypatch.setattr(thread_settings, "_limiter", None)
@@ -406,7 +407,7 @@ def test_cli_distributed_on_the_sample_matches_one_process(tmp_path):
 def _ranks_threads(threads, arg=None):
     """Each rank's report from ``distributed_worker.py threads``: World fields, BLAS pools,
     cores."""
-    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("threadpoolctl", reason=NEEDS_THREADPOOLCTL)
     args = [str(WORKER), "threads", *([arg] if arg else [])]
     code, stdout, stderr, _ = run(args, threads=threads)
     assert code == 0, stdout + stderr

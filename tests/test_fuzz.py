@@ -22,7 +22,10 @@ import pytest
 
 FUZZ = Path(__file__).resolve().parents[1] / "tools" / "fuzz.py"
 if not FUZZ.exists():  # an installed copy of the tests without the repository's tools/
-    pytest.skip(f"{FUZZ} is not here", allow_module_level=True)
+    pytest.skip(
+        "needs tools/fuzz.py from the zerograd repository: run the tests from a checkout",
+        allow_module_level=True,
+    )
 
 _spec = importlib.util.spec_from_file_location("zerograd_fuzz_tool", FUZZ)
 fuzz = importlib.util.module_from_spec(_spec)
@@ -36,7 +39,11 @@ SEED = 2024  # not the dedicated runs' seed (0): CI covers other inputs
 
 def _skip_unless_available(reader):
     if reader == "pt":
-        pytest.importorskip("torch", reason="the pt target makes its seed files with torch.save")
+        pytest.importorskip(
+            "torch",
+            reason="needs torch (the pt target makes its seed files with torch.save): pip install "
+            '"zerograd[test]"',
+        )
         if fuzz._load_pytorch() is None:
             pytest.skip("zerograd.io.load_pytorch is not in this zerograd yet")
 

@@ -9,8 +9,10 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx", reason='ONNX export tests need pip install "zerograd[onnx]"')
-ort = pytest.importorskip("onnxruntime", reason='they run in onnxruntime: "zerograd[onnx]"')
+onnx = pytest.importorskip("onnx", reason='needs onnx (the export): pip install "zerograd[onnx]"')
+ort = pytest.importorskip(
+    "onnxruntime", reason='needs onnxruntime (runs each export): pip install "zerograd[onnx]"'
+)
 
 import zerograd as zg  # noqa: E402 (after the skips)
 from zerograd import models, nn  # noqa: E402

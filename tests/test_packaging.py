@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11 or newer (tomllib)")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,12 +12,15 @@ the names, layouts and dtypes in the files agreeing, so that a checkpoint moves 
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import io, models, nn
 
-torch = pytest.importorskip("torch")
-st_torch = pytest.importorskip("safetensors.torch")
+torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
+st_torch = pytest.importorskip(
+    "safetensors.torch", reason='needs safetensors: pip install "zerograd[test]"'
+)
 
 # float32, 1e-5 relative; the absolute part scales with the output, since deep nets (logits in
 # the 100s) sum in a different order than PyTorch and differ by ~1e-6 of the largest value

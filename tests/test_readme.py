@@ -1,5 +1,6 @@
 """The README's Python examples run as written (README and code must not drift apart)."""
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -18,7 +19,12 @@ def test_readme_has_examples():
 def test_readme_example_runs(index, tmp_path, monkeypatch):
     code = BLOCKS[index]
     if "MNIST(" in code and not os.environ.get("ZEROGRAD_DATA"):
-        pytest.skip("ZEROGRAD_DATA is not set: this README example trains on the full MNIST files")
+        pytest.skip(
+            "needs the MNIST files (this README example trains on them): set ZEROGRAD_DATA to a "
+            "folder holding mnist/"
+        )
+    if ".plot(" in code and importlib.util.find_spec("matplotlib") is None:
+        pytest.skip('needs matplotlib (this README example draws): pip install "zerograd[plot]"')
     monkeypatch.chdir(tmp_path)
     namespace = {}
     if "Square()" in code and "import zerograd as zg" not in code:

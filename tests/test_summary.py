@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import models, nn
@@ -317,7 +318,7 @@ def test_failure_of_another_type_becomes_runtime_error():
 
 
 def test_counts_and_shapes_match_the_torch_twin():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     tnn = torch.nn
     ours = nn.Sequential(
         OrderedDict(
@@ -383,7 +384,7 @@ def test_counts_and_shapes_match_the_torch_twin():
 
 
 def test_lstm_counts_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     model = models.RowLSTM(hidden_size=32, num_layers=2)
     twin_lstm = torch.nn.LSTM(28, 32, num_layers=2, batch_first=True)
     twin_head = torch.nn.Linear(32, 10)

@@ -294,7 +294,10 @@ def test_dot_failing_leaves_no_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+@pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="needs Graphviz's dot command: install Graphviz (graphviz.org/download)",
+)
 def test_real_graphviz_renders_an_lstm_model_graph(tmp_path):
     zg.manual_seed(0)
     model = zg.models.create("char-lstm", vocab_size=20, embedding_dim=4, hidden_size=8)

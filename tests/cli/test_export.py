@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason='zerograd export needs pip install "zerograd[onnx]"')
-ort = pytest.importorskip("onnxruntime", reason='its check runs in onnxruntime: "zerograd[onnx]"')
+ort = pytest.importorskip("onnxruntime", reason='needs onnxruntime: pip install "zerograd[onnx]"')
 
 from cli_helpers import call, fails  # noqa: E402
 

@@ -19,6 +19,7 @@ def test_train_falls_back_to_the_sample_and_writes_the_run(no_data):
     assert "uses the small sample embedded in the package" in r.out
     assert "ZEROGRAD_DATA" in r.out and "--download" in r.out
     assert "Test accuracy:" in r.out and "after 1 epoch," in r.out  # not "1 epochs"
+    pytest.importorskip("matplotlib", reason='needs matplotlib: pip install "zerograd[plot]"')
     for name in ("model.safetensors", "last.safetensors", "best.safetensors", "config.json",
                  "results.json", "metrics.csv", "curves.png"):  # fmt: skip
         assert (out / name).exists(), name
@@ -95,8 +96,7 @@ def test_evaluate_prints_accuracy_per_class_and_confusion(finished_run):
 
 
 def test_predict_pictures_and_npy(finished_run, tmp_path):
-    from PIL import Image
-
+    Image = pytest.importorskip("PIL.Image", reason='needs Pillow: pip install "zerograd[image]"')
     from zerograd.data.datasets import MNIST
 
     test = MNIST(train=False, sample=True)
@@ -134,11 +134,13 @@ def test_evaluate_and_predict_the_shipped_weights(no_data):
     test = MNIST(train=False, sample=True)
     npy = no_data / "digit.npy"
     np.save(npy, test.data[0])
+    pytest.importorskip("PIL", reason='needs Pillow: pip install "zerograd[image]"')
     r = call(["predict", npy, "--pretrained", "simple-cnn-mnist"])
     assert r.out.startswith(f"{npy}: {int(test.targets[0])} (")
 
 
 def test_predict_names_fashion_classes(tmp_path):
+    pytest.importorskip("PIL", reason='needs Pillow: pip install "zerograd[image]"')
     from zerograd.data.datasets import FashionMNIST
 
     npy = tmp_path / "x.npy"

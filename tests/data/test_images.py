@@ -201,9 +201,11 @@ def _in_mode(grey, mode):
 )
 def test_colour_modes_and_formats(seven, seven_reference, classify, tmp_path, mode, suffix):
     if suffix == ".webp":
-        features = pytest.importorskip("PIL.features")
+        features = pytest.importorskip(
+            "PIL.features", reason='needs Pillow: pip install "zerograd[image]"'
+        )
         if not features.check("webp"):
-            pytest.skip("this Pillow was built without WebP")
+            pytest.skip("needs a Pillow built with WebP (the wheels on PyPI are)")
     path = tmp_path / f"seven{suffix}"
     options = {"lossless": True} if suffix == ".webp" else {}
     _in_mode(seven, mode).save(path, **options)

@@ -359,12 +359,12 @@ MNIST_COUNTS = {
 
 def real_data(name):
     if not os.environ.get("ZEROGRAD_DATA"):
-        pytest.skip(
-            "ZEROGRAD_DATA is not set: the real-data tests need the official files "
-            "(e.g. ZEROGRAD_DATA=/work/shared/data)"
-        )
+        pytest.skip(f"needs the {name} files: set ZEROGRAD_DATA to a folder holding {name}/")
     if find_mnist_files(name) is None:
-        pytest.skip(f"ZEROGRAD_DATA={os.environ['ZEROGRAD_DATA']} holds no {name}/ files")
+        pytest.skip(
+            f"needs the {name} files: ZEROGRAD_DATA={os.environ['ZEROGRAD_DATA']} holds no "
+            f"{name}/ folder with the four IDX files"
+        )
 
 
 @pytest.fixture(scope="module")

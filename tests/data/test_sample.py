@@ -82,7 +82,10 @@ def test_script_help():
 def test_script_rebuilds_the_same_sample(tmp_path):
     data = os.environ.get("ZEROGRAD_DATA")
     if not data:
-        pytest.skip("ZEROGRAD_DATA is not set: rebuilding the sample needs the full MNIST files")
+        pytest.skip(
+            "needs the MNIST files (the sample is rebuilt from them): set ZEROGRAD_DATA to a "
+            "folder holding mnist/"
+        )
     subprocess.run(
         [sys.executable, str(SCRIPT), "--data-dir", data, "--out", str(tmp_path)],
         check=True,

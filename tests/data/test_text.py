@@ -61,7 +61,9 @@ def test_wrong_file_fails_the_checksum(tmp_path):
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="ZEROGRAD_DATA is unset (../shared/data has it)"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the tiny-shakespeare text: set ZEROGRAD_DATA to a folder holding "
+    "tinyshakespeare/input.txt",
 )
 def test_the_real_text():
     text = tiny_shakespeare()

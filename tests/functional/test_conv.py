@@ -4,12 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd.functional.conv import conv2d
-
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
 TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
 
@@ -47,6 +45,7 @@ def _check(x_shape, w_shape, stride, padding, dilation, groups, bias, dtype):
     compare_with_torch(torch, zfn, tfn, inputs, dtype, tol=TOL[dtype])
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own copy
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("bias", [True, False])
@@ -55,6 +54,7 @@ def test_conv2d_against_torch(case, bias, dtype):
     _check(*case, bias, dtype)
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @settings(max_examples=30, deadline=None)
 @given(

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 import zerograd.functional as F
@@ -44,7 +45,7 @@ def test_dropout_in_eval_or_p0_is_identity_and_p1_zeros():
 
 
 def test_dropout_matches_torch_in_distribution():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     zg.manual_seed(0)
     ours = F.dropout(zg.ones(100_000), 0.25).data
     theirs = torch.nn.functional.dropout(torch.ones(100_000), 0.25).numpy()
@@ -81,7 +82,7 @@ def test_dropout2d_unbatched_eval_and_errors():
 
 
 def test_dropout2d_matches_torch_in_distribution():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     zg.manual_seed(0)
     ours = F.dropout2d(zg.ones(400, 100, 2, 2), 0.3).data[:, :, 0, 0]
     theirs = torch.nn.functional.dropout2d(torch.ones(400, 100, 2, 2), 0.3)[:, :, 0, 0].numpy()

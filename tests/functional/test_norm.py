@@ -7,15 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 import zerograd.functional as F
 from zerograd.autograd import Function
 from zerograd.functional import norm
 from zerograd.functional.registry import CASES, case_inputs
-
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
 
 def _data(shape, dtype="float64", seed=0, scale=3.0, shift=1.0):
@@ -54,6 +52,7 @@ def test_running_statistics_update_in_place_with_unbiased_variance():
     assert rm._version == 2 and rv._version == 2  # mul_ then add_
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (2, 4, 3, 3)])
 @pytest.mark.parametrize("training", [True, False])
@@ -81,6 +80,7 @@ def test_against_torch_several_shapes(dtype, shape, training):
     np.testing.assert_allclose(rv.data, trv.numpy(), **tol)
 
 
+@needs_torch
 @settings(max_examples=25, deadline=None)
 @given(
     shape=st.lists(st.integers(1, 4), min_size=2, max_size=4).map(tuple),

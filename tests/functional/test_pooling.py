@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-from torch_ref import compare_with_torch  # noqa: E402
+TF = None if torch is None else torch.nn.functional
 
 TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
 
@@ -59,12 +58,14 @@ def _check_avg(shape, kernel, stride, padding, count_include_pad, dtype):
     )
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
 def test_max_pool2d_against_torch(case, dtype):
     _check_max(*case, dtype)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
@@ -72,6 +73,7 @@ def test_avg_pool2d_against_torch(case, count_include_pad, dtype):
     _check_avg(*case, count_include_pad, dtype)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     "shape, output_size",
@@ -94,6 +96,7 @@ def test_adaptive_avg_pool2d_against_torch(shape, output_size, dtype):
     )
 
 
+@needs_torch
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(1, 2),
@@ -132,6 +135,7 @@ def test_max_pool2d_gradient_goes_to_the_arg_max():
     np.testing.assert_array_equal(x.grad.data, [[[[0, 10, 0, 0], [0, 0, 20, 0]]]])
 
 
+@needs_torch
 def test_max_pool2d_tie_goes_to_the_first_maximum_like_torch():
     data = np.array([[[[0.0, 2.0, 2.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
     x = zg.tensor(data, requires_grad=True)
@@ -144,6 +148,7 @@ def test_max_pool2d_tie_goes_to_the_first_maximum_like_torch():
     np.testing.assert_array_equal(x.grad.data, expected)
 
 
+@needs_torch
 def test_max_pool2d_ties_in_tiled_windows_like_torch():
     # stride == kernel: the fast path that writes each pixel's gradient once
     data = np.zeros((2, 3, 4, 6))
@@ -156,6 +161,7 @@ def test_max_pool2d_ties_in_tiled_windows_like_torch():
     np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
 
 
+@needs_torch
 def test_max_pool2d_nan_propagates_and_takes_the_gradient():
     data = np.array([[[[1.0, np.nan, 0.0, 3.0], [2.0, 0.0, 1.0, 0.0]]]])
     x = zg.tensor(data, requires_grad=True)

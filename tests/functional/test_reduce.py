@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 
@@ -41,7 +42,7 @@ def test_max_returns_values_and_indices_like_pytorch():
 
 
 def test_max_ties_share_the_gradient_evenly_like_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     x = zg.tensor(data, requires_grad=True)
     t = torch.tensor(data, requires_grad=True)

@@ -1,7 +1,11 @@
 """The PyTorch twin of every case in ``zerograd.functional.registry.CASES``, by case name."""
 
-import torch
-import torch.nn.functional as TF
+import pytest
+from torch_ref import NEEDS_TORCH
+
+# pytest --doctest-modules imports this helper too: without torch it skips, saying why
+torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
+import torch.nn.functional as TF  # noqa: E402
 
 
 def torch_layer(kind, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, **kwargs):

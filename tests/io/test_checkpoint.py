@@ -172,8 +172,9 @@ def test_resume_with_stand_in_optimizer_is_bit_identical(tmp_path):
 
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
 def test_resume_with_real_optimizers_is_bit_identical(tmp_path, name):
-    optim = pytest.importorskip("zerograd.optim")
-    lr_scheduler = pytest.importorskip("zerograd.optim.lr_scheduler")
+    from zerograd import optim
+    from zerograd.optim import lr_scheduler
+
     kwargs = {"lr": 0.05, "momentum": 0.9} if name == "SGD" else {"lr": 0.01}
     check_resume_is_bit_identical(
         tmp_path,
@@ -217,7 +218,9 @@ def test_checkpoint_is_plain_safetensors_with_documented_names(tmp_path):
     assert optimizer["param_groups"][0]["betas"] == {"__tuple__": [0.9, 0.999]}
     assert json.loads(meta["scheduler"])["last_epoch"] == 1
 
-    st_numpy = pytest.importorskip("safetensors.numpy")
+    st_numpy = pytest.importorskip(
+        "safetensors.numpy", reason='needs safetensors: pip install "zerograd[test]"'
+    )
     theirs = st_numpy.load_file(str(path))
     for k, t in tensors.items():
         np.testing.assert_array_equal(theirs[k], t.data)

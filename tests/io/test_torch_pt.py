@@ -26,7 +26,9 @@ try:
 except ImportError:
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="torch writes these fixtures")
+needs_torch = pytest.mark.skipif(
+    torch is None, reason='needs torch (it writes these fixtures): pip install "zerograd[test]"'
+)
 
 
 # ---------------------------------------------------------------------------------------------

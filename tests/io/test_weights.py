@@ -409,11 +409,13 @@ def test_load_into_reports_mismatches(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # interop: the safetensors package and PyTorch
 
+NEEDS_SAFETENSORS = 'needs safetensors: pip install "zerograd[test]"'
+NEEDS_SAFETENSORS_AND_TORCH = 'needs safetensors and torch: pip install "zerograd[test]"'
+
 
 def test_our_files_read_by_safetensors_numpy_and_torch(tmp_path):
-    st_numpy = pytest.importorskip("safetensors.numpy")
-    st_torch = pytest.importorskip("safetensors.torch")
-    pytest.importorskip("torch")
+    st_numpy = pytest.importorskip("safetensors.numpy", reason=NEEDS_SAFETENSORS)
+    st_torch = pytest.importorskip("safetensors.torch", reason=NEEDS_SAFETENSORS_AND_TORCH)
     from safetensors import safe_open
 
     sd = every_dtype_and_shape()
@@ -433,9 +435,9 @@ def test_our_files_read_by_safetensors_numpy_and_torch(tmp_path):
 
 
 def test_files_written_by_safetensors_read_by_ours(tmp_path):
-    torch = pytest.importorskip("torch")
-    st_torch = pytest.importorskip("safetensors.torch")
-    st_numpy = pytest.importorskip("safetensors.numpy")
+    torch = pytest.importorskip("torch", reason=NEEDS_SAFETENSORS_AND_TORCH)
+    st_torch = pytest.importorskip("safetensors.torch", reason=NEEDS_SAFETENSORS_AND_TORCH)
+    st_numpy = pytest.importorskip("safetensors.numpy", reason=NEEDS_SAFETENSORS_AND_TORCH)
 
     g = torch.Generator().manual_seed(0)
     tensors = {
@@ -468,7 +470,7 @@ def test_files_written_by_safetensors_read_by_ours(tmp_path):
 
 
 def mlp_pair():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_SAFETENSORS_AND_TORCH)
     zg.manual_seed(0)
     ours = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     torch.manual_seed(1)
@@ -478,7 +480,7 @@ def mlp_pair():
 
 
 def test_zerograd_weights_load_into_torch(tmp_path):
-    pytest.importorskip("safetensors")
+    pytest.importorskip("safetensors", reason=NEEDS_SAFETENSORS)
     torch, ours, theirs, x = mlp_pair()
     path = tmp_path / "mlp.safetensors"
     io.save(ours.state_dict(), path)
@@ -491,7 +493,7 @@ def test_zerograd_weights_load_into_torch(tmp_path):
 
 
 def test_torch_weights_load_into_zerograd(tmp_path):
-    pytest.importorskip("safetensors")
+    pytest.importorskip("safetensors", reason=NEEDS_SAFETENSORS)
     torch, ours, theirs, x = mlp_pair()
     from safetensors.torch import save_file
 

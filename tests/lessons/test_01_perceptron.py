@@ -2,7 +2,8 @@
 
 import re
 
-from lesson_helpers import assert_png, run_lesson
+import pytest
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 
 def test_perceptron_lesson(tmp_path, capsys):
@@ -21,6 +22,7 @@ def test_perceptron_lesson(tmp_path, capsys):
     assert r["xor_grid_best"] == 3
     assert r["xor_lines"] == 11**3
     assert r["xor_two_layer"] == [0, 1, 1, 0]
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     for png in r["pngs"]:
         assert_png(png)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gates.png", "xor.png"]

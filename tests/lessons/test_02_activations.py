@@ -1,7 +1,8 @@
 """Lesson 2: activations, their autograd derivatives, and linear layers collapsing into one."""
 
 import numpy as np
-from lesson_helpers import assert_png, run_lesson
+import pytest
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 
 def test_activations_lesson(tmp_path, capsys):
@@ -21,6 +22,7 @@ def test_activations_lesson(tmp_path, capsys):
     # three Linear layers are one Linear (float32 rounding only); a ReLU between them breaks it
     assert r["linear_max_diff"] < 1e-5
     assert r["relu_max_diff"] > 1e-2
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     (png,) = r["pngs"]
     assert_png(png)
     out = capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Lesson 3: the book's three-layer network, by raw tensors and by nn.Linear layers."""
 
 import numpy as np
-from lesson_helpers import assert_png, run_lesson
+import pytest
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 
 def test_forward_pass_lesson(tmp_path, capsys):
@@ -11,6 +12,7 @@ def test_forward_pass_lesson(tmp_path, capsys):
     np.testing.assert_allclose(r["y_layers"], book, atol=1e-8)
     np.testing.assert_allclose(r["y_layers"], r["y_raw"], rtol=0, atol=1e-12)
     assert r["max_diff"] < 1e-8
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     (png,) = r["pngs"]
     assert_png(png)
     out = capsys.readouterr().out

@@ -3,7 +3,8 @@
 import math
 
 import numpy as np
-from lesson_helpers import assert_png, run_lesson
+import pytest
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 
 def test_softmax_lesson(tmp_path, capsys):
@@ -19,6 +20,7 @@ def test_softmax_lesson(tmp_path, capsys):
     assert r["log_of_softmax"][2] == -math.inf
     b = np.array([0.0, -10.0, -1000.0])
     np.testing.assert_allclose(r["log_softmax"], b - np.log(1 + np.exp(-10.0)), rtol=1e-12)
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     (png,) = r["pngs"]
     assert_png(png)
     out = capsys.readouterr().out

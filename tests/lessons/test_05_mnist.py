@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 from zerograd.data.datasets import find_mnist_files
 
@@ -35,6 +35,7 @@ def test_mnist_lesson_quick(tmp_path, capsys):
     timings = [result[k] for k in ("single_seconds", "batched_seconds")]
     assert all(isinstance(t, float) for t in timings)
 
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert [os.path.basename(p) for p in result["pngs"]] == [
         "05_digits.png",
         "05_misclassified.png",
@@ -51,7 +52,8 @@ def test_mnist_lesson_quick(tmp_path, capsys):
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="needs the full MNIST files in ZEROGRAD_DATA"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_mnist_lesson_reads_the_full_headers():
     lesson = importlib.import_module("zerograd.lessons.05_mnist")

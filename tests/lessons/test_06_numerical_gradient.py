@@ -3,7 +3,8 @@
 import os
 
 import numpy as np
-from lesson_helpers import assert_png, run_lesson
+import pytest
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 from zerograd.data.datasets import find_mnist_files
 
@@ -44,6 +45,7 @@ def test_numerical_gradient_lesson_quick(tmp_path, capsys):
     assert len(result["val_accuracy"]) == 2
     assert result["test_accuracy"] >= 0.85
 
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert [os.path.basename(p) for p in result["pngs"]] == [
         "06_agreement.png",
         "06_timing.png",

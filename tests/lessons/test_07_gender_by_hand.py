@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 
@@ -38,7 +39,7 @@ def test_initial_loss_is_the_mse_of_the_seeded_draw(quick):
 
 
 def test_trained_weights_match_torch(tmp_path):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     epochs = 100  # 600 per-sample steps: enough to compare, quick in torch too
     r = run_lesson("07_gender_by_hand", tmp_path, "--epochs", str(epochs))
     w = torch.tensor(initial_weights(0), dtype=torch.float64)
@@ -68,6 +69,7 @@ def test_the_trained_net_tells_the_new_people_apart(quick):
 
 def test_loss_curve_png_and_printed_lines(tmp_path, capsys):
     r = run_lesson("07_gender_by_hand", tmp_path)
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert r["pngs"] == [r["loss_png"]]
     assert_png(r["loss_png"])
     out = capsys.readouterr().out

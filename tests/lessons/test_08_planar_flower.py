@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,7 @@ def test_equal_initial_weights_stay_equal(quick):
 
 def test_pngs_and_printed_lines(tmp_path, capsys):
     r = run_lesson("08_planar_flower", tmp_path)
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert r["pngs"] == [r["boundaries_png"], r["hidden_sizes_png"]]
     for png in r["pngs"]:
         assert_png(png)

@@ -4,7 +4,7 @@ import importlib
 import os
 
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,7 @@ def test_tiny_init_only_learns_with_batch_norm(quick):
     assert quick["bn_acc_std0.01"] > 0.9
 
 
+@needs_matplotlib
 def test_pictures_are_written(quick):
     for key in ("overfitting_png", "batch_norm_png"):
         assert_png(quick[key])
@@ -67,12 +68,14 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     assert "Part 2: batch norm" in out and "20 iterations of SGD" in out
     for label in ("He", "N(0, 0.1^2)", "N(0, 0.01^2)"):
         assert f"\n  {label} " in out
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert "Pictures:" in out
     assert_png(result["overfitting_png"])
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="the full MNIST needs ZEROGRAD_DATA"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_batch_norm_and_all_test_images(tmp_path, capsys):
     lesson = importlib.import_module("zerograd.lessons.11_regularization")

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
 
 from zerograd.data import Subset
 from zerograd.data.datasets import MNIST
@@ -68,6 +68,7 @@ def test_a_too_large_lr_is_reported_as_diverged():
     assert lesson.train(0, few, lr=0.05, weight_decay=0.0, epochs=1) is not None
 
 
+@needs_matplotlib
 def test_pictures_are_written(quick):
     for key in ("schedules_png", "search_png"):
         assert_png(quick[key])
@@ -99,11 +100,13 @@ def test_test_set_used_once_and_key_lines_printed(tmp_path, monkeypatch, capsys)
     assert "The test set is NOT used to choose" in out
     assert "top 5 of 3 trials" in out and "tested once on 1000 test images" in out
     assert f"test accuracy = {result['test_acc']:.4f}" in out
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert_png(result["search_png"])
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="the full MNIST needs ZEROGRAD_DATA"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_search_and_test_once(tmp_path, capsys):
     lesson = importlib.import_module("zerograd.lessons.12_lr_schedules_search")

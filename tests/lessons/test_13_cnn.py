@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,7 @@ def test_im2col_matrix_and_product(quick):
     assert quick["im2col_diff"] < 1e-12
 
 
+@needs_matplotlib
 def test_pictures_are_written(quick):
     for key in ("filters_png", "feature_maps_png"):
         assert_png(quick[key])
@@ -122,11 +123,13 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     assert "cols (N*OH*OW, C*KH*KW) = (4, 9)" in out
     assert "zerograd train --model simple-cnn" in out
     assert result["predicted"] == result["digit_label"] == 2
+    pytest.importorskip("matplotlib", reason=NEEDS_MATPLOTLIB)
     assert_png(result["feature_maps_png"])
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="the full MNIST needs ZEROGRAD_DATA"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_accuracy_matches_the_weights_metadata(tmp_path, capsys):
     from zerograd.models import pretrained_info

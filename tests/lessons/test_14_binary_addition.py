@@ -4,7 +4,7 @@ import importlib
 
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import assert_png, needs_matplotlib, run_lesson
 
 lesson = importlib.import_module("zerograd.lessons.14_binary_addition")
 
@@ -28,6 +28,7 @@ def test_hand_written_bptt_equals_autograd(quick):
     assert quick["gradient_difference"] < 1e-12
 
 
+@needs_matplotlib
 def test_picture(quick):
     assert_png(quick["png"])
 

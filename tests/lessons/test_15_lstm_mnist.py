@@ -1,7 +1,7 @@
 """Lesson 15: one LSTM step by hand equals nn.LSTM; RowLSTM learns digits row by row."""
 
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import assert_png, needs_matplotlib, run_lesson
 
 
 @pytest.fixture(scope="module")
@@ -19,5 +19,6 @@ def test_row_lstm_learns_on_the_sample(quick):
     assert 0.1 < quick["rnn_accuracy"] <= 1.0
 
 
+@needs_matplotlib
 def test_picture(quick):
     assert_png(quick["png"])

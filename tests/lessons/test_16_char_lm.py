@@ -9,7 +9,8 @@ from zerograd.data.text import find_tiny_shakespeare
 
 pytestmark = pytest.mark.skipif(
     find_tiny_shakespeare() is None,
-    reason="tinyshakespeare/input.txt is not under ZEROGRAD_DATA (set it to ../shared/data)",
+    reason="needs the tiny-shakespeare text: set ZEROGRAD_DATA to a folder holding "
+    "tinyshakespeare/input.txt",
 )
 
 

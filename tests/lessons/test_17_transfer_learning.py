@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from lesson_helpers import assert_png, run_lesson
+from lesson_helpers import assert_png, needs_matplotlib, run_lesson
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,9 @@ def test_digits_table_is_complete_and_transfer_helps_with_100_labels(quick):
 
 
 @pytest.mark.skipif(
-    not os.environ.get("ZEROGRAD_DATA"), reason="Fashion-MNIST needs ZEROGRAD_DATA (part 3)"
+    not os.environ.get("ZEROGRAD_DATA"),
+    reason="needs the Fashion-MNIST files (part 3): set ZEROGRAD_DATA to a folder holding "
+    "fashion-mnist/",
 )
 def test_fashion_from_the_zoo_mnist_base(quick):
     table = quick["fashion"]
@@ -41,5 +43,6 @@ def test_fashion_from_the_zoo_mnist_base(quick):
     assert table[100]["frozen"] > table[100]["scratch"]
 
 
+@needs_matplotlib
 def test_picture(quick):
     assert_png(quick["png"])

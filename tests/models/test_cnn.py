@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-import torch
-import torch.nn as tnn
+from torch_ref import needs_torch, torch
 
 import zerograd as zg
 from zerograd import models, nn
+
+tnn = None if torch is None else torch.nn
 
 
 def torch_twin(name):
@@ -39,6 +40,7 @@ def torch_twin(name):
 CNNS = ["simple-cnn", "lenet5", "deep-cnn", "deep-cnn-bn"]
 
 
+@needs_torch
 @pytest.mark.parametrize("name", CNNS)
 def test_cnn_matches_its_torch_twin_forward_and_backward(name):
     zg.manual_seed(0)
@@ -91,8 +93,11 @@ def test_models_reject_flat_images_with_a_fix():
         models.SimpleConvNet()(zg.ones(2, 784))
 
 
+@needs_torch
 def test_shipped_weights_load_into_the_torch_twin_unchanged():
-    safetensors_torch = pytest.importorskip("safetensors.torch")
+    safetensors_torch = pytest.importorskip(
+        "safetensors.torch", reason='needs safetensors: pip install "zerograd[test]"'
+    )
     from zerograd.models import hub
 
     path = hub.WEIGHTS_DIR / "simple-cnn-mnist.safetensors"

@@ -39,7 +39,7 @@ def test_full_test_set_accuracy_is_the_recorded_one(name):
     info = models.pretrained_info(name)
     dataset = info["dataset"]
     if find_mnist_files(dataset) is None:
-        pytest.skip(f"the {dataset} files are not in ZEROGRAD_DATA (set it to ../shared/data)")
+        pytest.skip(f"needs the {dataset} files: set ZEROGRAD_DATA to a folder holding {dataset}/")
     cls = MNIST if dataset == "mnist" else FashionMNIST
     result = evaluate(models.pretrained(name), DataLoader(cls(train=False), batch_size=1000))
     assert abs(result["accuracy"] - float(info["test_accuracy"])) < 1e-4
@@ -74,7 +74,10 @@ def test_char_model_validation_loss_is_the_recorded_one():
     from zerograd.data.text import BPTTLoader, find_tiny_shakespeare, tiny_shakespeare
 
     if find_tiny_shakespeare() is None:
-        pytest.skip("tinyshakespeare/input.txt is not in ZEROGRAD_DATA (set it to ../shared/data)")
+        pytest.skip(
+            "needs the tiny-shakespeare text: set ZEROGRAD_DATA to a folder holding "
+            "tinyshakespeare/input.txt"
+        )
     model, vocab, meta = models.load_language_model(models.pretrained_path("char-lstm-shakespeare"))
     ids = vocab.encode(tiny_shakespeare())
     val = BPTTLoader(ids[int(0.9 * len(ids)) :], 16, 100)  # lesson 16's split and loader

@@ -4,13 +4,11 @@ import math
 
 import numpy as np
 import pytest
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd.functional.conv import conv2d
 from zerograd.nn.conv import Conv2d
-
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
 CONFIGS = [
     dict(in_channels=1, out_channels=3, kernel_size=5),
@@ -29,6 +27,7 @@ def _twins(cfg, dtype):
     return ours, theirs
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
 def test_conv2d_layer_against_torch(cfg, dtype):
@@ -53,6 +52,7 @@ def test_conv2d_layer_against_torch(cfg, dtype):
     assert names == (2 if cfg.get("bias", True) else 1)
 
 
+@needs_torch
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
 def test_conv2d_repr_is_pytorchs(cfg):
     assert repr(Conv2d(**cfg)) == repr(torch.nn.Conv2d(**cfg))

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import nn
@@ -22,7 +23,7 @@ from zerograd.nn import init
     ],
 )
 def test_calculate_gain_matches_pytorch(name, param, expected):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     assert init.calculate_gain(name, param) == pytest.approx(expected)
     assert init.calculate_gain(name, param) == pytest.approx(
         torch.nn.init.calculate_gain(name, param)

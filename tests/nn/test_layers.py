@@ -4,14 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd import nn
 
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
-
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4)])
@@ -86,22 +85,28 @@ def test_module_list_registers_parameters():
     assert [n for n, _ in layers.named_parameters()][:2] == ["0.weight", "0.bias"]
 
 
-ACTIVATIONS = [
-    (nn.Sigmoid(), torch.nn.Sigmoid()),
-    (nn.Tanh(), torch.nn.Tanh()),
-    (nn.ReLU(), torch.nn.ReLU()),
-    (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
-    (nn.ELU(0.5), torch.nn.ELU(0.5)),
-    (nn.GELU(), torch.nn.GELU()),
-    (nn.GELU("tanh"), torch.nn.GELU("tanh")),
-    (nn.Softplus(2.0), torch.nn.Softplus(2.0)),
-    (nn.Softmax(dim=0), torch.nn.Softmax(dim=0)),
-    (nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1)),
-    (nn.Identity(), torch.nn.Identity()),
-    (nn.Flatten(0), torch.nn.Flatten(0)),
-]
+# empty without torch: the test over it then skips, saying what to install
+ACTIVATIONS = (
+    []
+    if torch is None
+    else [
+        (nn.Sigmoid(), torch.nn.Sigmoid()),
+        (nn.Tanh(), torch.nn.Tanh()),
+        (nn.ReLU(), torch.nn.ReLU()),
+        (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
+        (nn.ELU(0.5), torch.nn.ELU(0.5)),
+        (nn.GELU(), torch.nn.GELU()),
+        (nn.GELU("tanh"), torch.nn.GELU("tanh")),
+        (nn.Softplus(2.0), torch.nn.Softplus(2.0)),
+        (nn.Softmax(dim=0), torch.nn.Softmax(dim=0)),
+        (nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1)),
+        (nn.Identity(), torch.nn.Identity()),
+        (nn.Flatten(0), torch.nn.Flatten(0)),
+    ]
+)
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "pair", ACTIVATIONS, ids=lambda p: repr(p[0]) if hasattr(p[0], "training") else ""
 )
@@ -127,6 +132,7 @@ def test_dropout_module_follows_train_and_eval():
         nn.Dropout(-0.1)
 
 
+@needs_torch
 def test_dropout2d_module_follows_train_and_eval_and_matches_torch_repr():
     zg.manual_seed(0)
     d = nn.Dropout2d(0.5)
@@ -140,25 +146,31 @@ def test_dropout2d_module_follows_train_and_eval_and_matches_torch_repr():
         nn.Dropout2d(2)
 
 
-LOSSES = [
-    (nn.MSELoss(), torch.nn.MSELoss(), "float"),
-    (nn.MSELoss(reduction="sum"), torch.nn.MSELoss(reduction="sum"), "float"),
-    (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), "index"),
-    (
-        nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=2),
-        torch.nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=2),
-        "index",
-    ),
-    (nn.NLLLoss(reduction="none"), torch.nn.NLLLoss(reduction="none"), "index"),
-    (nn.BCELoss(), torch.nn.BCELoss(), "prob"),
-    (
-        nn.BCEWithLogitsLoss(pos_weight=zg.tensor([2.0] * 4, dtype="float64")),
-        torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0] * 4, dtype=torch.float64)),
-        "float01",
-    ),
-]
+# empty without torch: the test over it then skips, saying what to install
+LOSSES = (
+    []
+    if torch is None
+    else [
+        (nn.MSELoss(), torch.nn.MSELoss(), "float"),
+        (nn.MSELoss(reduction="sum"), torch.nn.MSELoss(reduction="sum"), "float"),
+        (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), "index"),
+        (
+            nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=2),
+            torch.nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=2),
+            "index",
+        ),
+        (nn.NLLLoss(reduction="none"), torch.nn.NLLLoss(reduction="none"), "index"),
+        (nn.BCELoss(), torch.nn.BCELoss(), "prob"),
+        (
+            nn.BCEWithLogitsLoss(pos_weight=zg.tensor([2.0] * 4, dtype="float64")),
+            torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0] * 4, dtype=torch.float64)),
+            "float01",
+        ),
+    ]
+)
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "ours, theirs, kind", LOSSES, ids=lambda v: repr(v) if hasattr(v, "training") else None
 )

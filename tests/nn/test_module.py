@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import nn
@@ -162,7 +163,7 @@ def test_load_state_dict_non_strict_reports_keys():
 
 
 def test_repr_matches_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     ours = nn.Sequential(
         nn.Flatten(),
         nn.Linear(784, 100),
@@ -185,7 +186,7 @@ def test_repr_matches_pytorch():
 
 
 def test_state_dict_loads_into_pytorch_and_back():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     ours = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
     theirs.load_state_dict(

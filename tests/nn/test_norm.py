@@ -3,12 +3,10 @@ steps, eval mode, state_dict, repr and errors."""
 
 import numpy as np
 import pytest
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd import nn
-
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-10, atol=1e-12)}
 
@@ -39,6 +37,7 @@ def _assert_state_equal(ours, theirs, dtype):
         np.testing.assert_allclose(v.data, tsd[k].numpy(), **TOL[dtype], err_msg=k)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(8, 5), (4, 5, 3)])
 def test_forward_backward_in_train_mode(dtype, shape):
@@ -55,6 +54,7 @@ def test_forward_backward_in_train_mode(dtype, shape):
     np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(), **TOL[dtype])
 
 
+@needs_torch
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
 def test_running_statistics_after_several_steps_then_eval(momentum):
     ours, theirs = _pair(4, "float64", momentum=momentum)
@@ -75,6 +75,7 @@ def test_running_statistics_after_several_steps_then_eval(momentum):
     )
 
 
+@needs_torch
 def test_no_affine_no_tracking_matches_torch():
     ours, theirs = _pair(3, "float64", affine=False, track_running_stats=False)
     assert list(ours.parameters()) == [] and ours.state_dict() == {}
@@ -86,6 +87,7 @@ def test_no_affine_no_tracking_matches_torch():
     compare_with_torch(torch, ours, theirs, [x], "float64")
 
 
+@needs_torch
 def test_bias_false():
     ours, theirs = _pair(3, "float64", bias=False)
     assert ours.bias is None and list(ours.state_dict()) == list(theirs.state_dict())
@@ -93,6 +95,7 @@ def test_bias_false():
     compare_with_torch(torch, ours, theirs, [x], "float64")
 
 
+@needs_torch
 def test_state_dict_keys_and_loading_into_torch():
     zg.manual_seed(0)
     ours = nn.BatchNorm1d(6)
@@ -134,6 +137,7 @@ def test_inside_a_model_and_to_double():
     assert model[1].weight.grad.shape == (3,)
 
 
+@needs_torch
 def test_repr_matches_torch():
     for kwargs in ({}, {"momentum": None, "affine": False, "track_running_stats": False}):
         assert repr(nn.BatchNorm1d(7, **kwargs)) == repr(torch.nn.BatchNorm1d(7, **kwargs))
@@ -168,6 +172,7 @@ def test_reset_running_stats():
     assert int(bn.num_batches_tracked) == 0
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_2d_trains_and_evaluates_like_torch(dtype):
     ours, theirs = _pair(3, dtype, layer="BatchNorm2d", momentum=0.3)

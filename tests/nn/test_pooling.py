@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
 
 LAYERS = [
     ("MaxPool2d", (2,), {}),
@@ -23,11 +21,13 @@ LAYERS = [
 ZG = {"MaxPool2d": MaxPool2d, "AvgPool2d": AvgPool2d, "AdaptiveAvgPool2d": AdaptiveAvgPool2d}
 
 
+@needs_torch
 @pytest.mark.parametrize("name, args, kwargs", LAYERS)
 def test_pooling_layer_repr_matches_torch(name, args, kwargs):
     assert repr(ZG[name](*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name, args, kwargs", LAYERS)
 def test_pooling_layer_against_torch(name, args, kwargs, dtype):

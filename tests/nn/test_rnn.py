@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_ref import needs_torch, torch
 
 import zerograd as zg
 from zerograd import nn
-
-torch = pytest.importorskip("torch")
 
 TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-9, atol=1e-10)}
 # kind -> (class name, extra constructor arguments)
@@ -113,6 +112,7 @@ CONFIG_IDS = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -125,6 +125,7 @@ def test_layer_against_torch(kind, config, dtype):
     _compare(ours, theirs, x, hx, dtype)
 
 
+@needs_torch
 @settings(max_examples=20, deadline=None)
 @given(
     kind=st.sampled_from(list(KINDS)),
@@ -147,6 +148,7 @@ def test_layer_hypothesis(
     _compare(ours, theirs, x, hx, "float64", seed)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
     "bias, unbatched, with_hx",
@@ -210,6 +212,7 @@ REPRS = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("name, cfg", REPRS)
 def test_repr_is_pytorchs(name, cfg):
     assert repr(getattr(nn, name)(10, 20, **cfg)) == repr(getattr(torch.nn, name)(10, 20, **cfg))
@@ -267,6 +270,7 @@ def test_dropout_with_one_layer_warns_as_pytorch():
         nn.LSTM(3, 4, dropout=0.5)
 
 
+@needs_torch
 def test_pytorch_trained_lstm_reproduces_in_zerograd():
     torch.manual_seed(0)
     theirs = torch.nn.LSTM(3, 6, num_layers=2, batch_first=True)

@@ -3,17 +3,16 @@ indices, padding_idx, init, from_pretrained, repr and errors."""
 
 import numpy as np
 import pytest
+from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
 from zerograd import functional as F
 from zerograd import nn
 
-torch = pytest.importorskip("torch")
-from torch_ref import compare_with_torch  # noqa: E402
-
 INDICES = np.array([[1, 4, 4, 0], [4, 2, 1, 4]])  # repeats: row 4 four times, row 1 twice
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("padding_idx", [None, 4, 0, -1])
 def test_embedding_against_torch(padding_idx, dtype):
@@ -36,6 +35,7 @@ def test_embedding_gradient_adds_repeats_and_skips_padding():
     np.testing.assert_array_equal(w.grad.data, np.repeat(counts[:, None], 2, axis=1))
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("padding_idx", [None, 1])
 def test_layer_against_torch(padding_idx, dtype):
@@ -52,6 +52,7 @@ def test_layer_against_torch(padding_idx, dtype):
     np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), **tol)
 
 
+@needs_torch
 @pytest.mark.parametrize("padding_idx", [None, 0, 3, -2])
 def test_repr_is_pytorchs(padding_idx):
     ours = nn.Embedding(10, 3, padding_idx=padding_idx)
@@ -68,6 +69,7 @@ def test_default_init_is_pytorchs():
     assert abs(w[:999].mean()) < 0.01 and abs(w[:999].std() - 1) < 0.01  # N(0, 1)
 
 
+@needs_torch
 @pytest.mark.parametrize("freeze", [True, False])
 def test_from_pretrained(freeze):
     table = zg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])

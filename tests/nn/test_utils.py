@@ -4,11 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from torch_ref import needs_torch, torch
 
 import zerograd as zg
 from zerograd import nn
-
-torch = pytest.importorskip("torch")
 
 SHAPES = [(3, 4), (5,), (2, 2, 2)]
 
@@ -30,6 +29,7 @@ def _params(dtype, scale, seed=0, without_grad=True):
     return ours, theirs
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("norm_type", [2.0, 1, 3.5, math.inf, "inf"])
 @pytest.mark.parametrize("scale", [0.01, 10.0])  # below and above max_norm
@@ -61,6 +61,7 @@ def test_clip_grad_norm_single_tensor_and_no_grads():
     np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-5)
 
 
+@needs_torch
 def test_clip_grad_norm_nonfinite():
     ours, theirs = _params("float64", 1.0, without_grad=False)
     ours[0].grad.data[0, 0] = theirs[0].grad[0, 0] = math.nan
@@ -75,6 +76,7 @@ def test_clip_grad_norm_nonfinite():
         nn.utils.clip_grad_norm_(ours, 1.0, norm_type=0)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_clip_grad_value_against_torch(dtype):
     ours, theirs = _params(dtype, 2.0)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import optim
@@ -17,7 +18,7 @@ STEPS = 50
 
 
 def _torch():
-    return pytest.importorskip("torch")
+    return pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 
 def zg_optimizer(lrs=LRS):

@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import optim
@@ -52,7 +53,7 @@ TOL = {"float64": 1e-9, "float32": 2e-5}
 
 
 def _torch():
-    return pytest.importorskip("torch")
+    return pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 
 def _case_id(case):

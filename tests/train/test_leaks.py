@@ -13,12 +13,10 @@ import numpy as np
 import pytest
 
 import zerograd as zg
-from zerograd import autograd, nn
+from zerograd import autograd, nn, optim
 from zerograd.autograd import Function
 from zerograd.models import CharLSTM, RowLSTM
 from zerograd.train import evaluate, fit
-
-optim = pytest.importorskip("zerograd.optim")
 
 
 def live_nodes() -> list:

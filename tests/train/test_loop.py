@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import zerograd as zg
-from zerograd import nn
+from zerograd import nn, optim
 from zerograd.train import (
     Callback,
     EarlyStopping,
@@ -19,8 +19,6 @@ from zerograd.train import (
     fit,
     predict,
 )
-
-optim = pytest.importorskip("zerograd.optim")
 
 
 def blobs(n=300, seed=0):
@@ -170,7 +168,7 @@ def test_fit_validates_batches_and_epochs():
 
 
 def test_history_plot_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason='needs matplotlib: pip install "zerograd[plot]"')
     from zerograd.train import History
 
     h = History(

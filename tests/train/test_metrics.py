@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd.train import (
@@ -26,7 +27,7 @@ def test_accuracy_from_logits_labels_and_one_hot():
 
 
 def test_top_k_against_torch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     rng = np.random.default_rng(0)
     y, t = rng.standard_normal((50, 10)), rng.integers(0, 10, 50)
     top3 = torch.topk(torch.from_numpy(y), 3, dim=1).indices.numpy()

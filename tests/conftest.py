@@ -1,0 +1,19 @@
+"""The package's own doctests (src/zerograd, collected by ``--doctest-modules``) that need an
+optional extra skip without it, saying what to install, as the tests here do."""
+
+import importlib.util
+
+import pytest
+
+# doctest -> (the module it needs, why the test skips without it)
+DOCTESTS_NEEDING_AN_EXTRA = {
+    "zerograd.data.images.load_image": ("PIL", 'needs Pillow: pip install "zerograd[image]"'),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    # a hook of this conftest sees every collected item, src/zerograd's doctests included
+    for item in items:
+        module, reason = DOCTESTS_NEEDING_AN_EXTRA.get(item.name, (None, None))
+        if module and importlib.util.find_spec(module) is None:
+            item.add_marker(pytest.mark.skip(reason=reason))
