@@ -9,8 +9,8 @@ from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
 from zerograd import models, nn
+from zerograd.inspect import LayerSummary, ModelSummary, summary
 from zerograd.nn import module as module_mod
-from zerograd.summary import LayerSummary, ModelSummary, summary
 
 IMAGE = (1, 1, 28, 28)
 

@@ -6,6 +6,7 @@ Hands on the public names; defines nothing (see DESIGN.md for the layers).
 from . import (
     data,
     functional,
+    inspect,
     io,
     models,
     nn,
@@ -84,14 +85,15 @@ from .functional import (
     var,
     where,
 )
+from .inspect import LayerSummary, ModelSummary, summary
 from .io import load, save
-from .summary import LayerSummary, ModelSummary, summary
 from .testing import gradcheck, numerical_gradient
 
 __all__ = [
     "__version__",
     "nn",
     "data",
+    "inspect",
     "io",
     "models",
     "optim",

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
-from . import backend
-from .autograd import Tensor, no_grad
-from .creation import zeros
-from .nn.module import Module, register_module_forward_hook, register_module_forward_pre_hook
+from .. import backend
+from ..autograd import Tensor, no_grad
+from ..creation import zeros
+from ..nn import Module, register_module_forward_hook, register_module_forward_pre_hook
 
 __all__ = ["summary", "ModelSummary", "LayerSummary"]
 
@@ -457,8 +457,8 @@ def _rows(named: list, recorded: list, depth: int) -> list:
             counts[i] = [0, 0, 0]
         else:
             owner = owner_at_depth[depth]  # pre-order: the ancestor at the deepest shown level
-        for p in m._parameters.values():
-            if p is None or id(p) in counted:
+        for p in m.parameters(recurse=False):
+            if id(p) in counted:
                 continue
             counted.add(id(p))
             n = p.numel()
@@ -472,7 +472,8 @@ def _rows(named: list, recorded: list, depth: int) -> list:
         params, trainable, frozen = counts[i]
         config = m.extra_repr()
         label = type(m).__name__
-        if config or (name and not m._modules):  # leaves print as "ReLU()", like print(model)
+        leaf = next(m.children(), None) is None
+        if config or (name and leaf):  # leaves print as "ReLU()", like print(model)
             label += f"({config})"
         if name:
             label = f"({name.rsplit('.', 1)[-1]}): {label}"
