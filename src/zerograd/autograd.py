@@ -38,6 +38,7 @@ __all__ = [
     "set_detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
+    "graph_nodes",
 ]
 
 _grad_enabled = True
@@ -426,8 +427,15 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The ``Function`` that made this tensor (None for leaves)."""
+        """The ``Function`` that made this tensor (None for leaves), PyTorch's name: the start
+        of the public graph walk (``grad_fn.next_functions``, ``graph_nodes(tensor)``)."""
         return self._creator
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 for leaves and one-output ops), PyTorch's
+        ``Tensor.output_nr``."""
+        return self._index
 
     @property
     def is_leaf(self) -> bool:
@@ -497,7 +505,7 @@ class Tensor:
         if not requires_grad and self._creator is not None:
             raise RuntimeError(
                 "requires_grad_(False) on a non-leaf tensor (made by "
-                f"{self._creator.name}); use .detach() to take it out of the graph."
+                f"{self._creator.op_name}); use .detach() to take it out of the graph."
             )
         if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(
@@ -543,7 +551,7 @@ class Tensor:
                 )
             raise RuntimeError(
                 f"{op}: in-place change of a tensor that is part of the autograd graph (made by "
-                f"{self._creator.name}) is not supported; use the out-of-place form "
+                f"{self._creator.op_name}) is not supported; use the out-of-place form "
                 "(e.g. y = y + x instead of y += x)."
             )
         if isinstance(other, Tensor) and other.requires_grad:
@@ -721,17 +729,70 @@ class Function:
     constants) and returns one array or a tuple. ``backward`` gets one upstream gradient per output
     and returns one gradient per input (a single array when there is one input); it may return
     None for an input whose ``self.needs_input_grad`` is False.
+
+    A recorded node is also the public view of the graph (PyTorch's names): ``name()``,
+    ``next_functions``, ``inputs``, ``output_shapes``; ``Tensor.grad_fn`` and
+    ``Tensor.output_nr`` lead to it, ``graph_nodes(tensor)`` lists them all.
     """
 
     #: True when the output is a view of the first input (they share a version counter).
     view = False
 
+    #: The op's name in error messages and drawings (``"matmul"``, ``"batch_norm"``): the class
+    #: name lower-cased unless a subclass sets it. ``name()`` returns it.
+    op_name = "function"
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "name" not in cls.__dict__:
-            cls.name = cls.__name__.lower()
+        if isinstance(cls.__dict__.get("name"), str):
+            raise TypeError(
+                f"{cls.__name__}: set the op's name with op_name = {cls.__dict__['name']!r}; "
+                "name() is the method that returns it (PyTorch's grad_fn.name())."
+            )
+        if "op_name" not in cls.__dict__:
+            cls.op_name = cls.__name__.lower()
 
-    name = "function"
+    # --- the graph, read-only (what drawing tools and anomaly mode walk) ----------------------
+    def name(self) -> str:
+        """The node's name, PyTorch's ``grad_fn.name()``: the op's name, e.g. ``"matmul"``.
+
+        PyTorch returns its class-like name (``"MmBackward0"``); ``repr(grad_fn)`` gives that
+        form here (``<MatMulBackward>``).
+        """
+        return self.op_name
+
+    @property
+    def next_functions(self) -> tuple:
+        """One ``(Function, output_nr)`` pair per input, PyTorch's ``grad_fn.next_functions``:
+        the node that made that input and which of its outputs the input is, or ``(None, 0)``
+        for an input no node made (a leaf tensor, a constant, a non-tensor argument).
+
+        Unlike PyTorch, leaves get no ``AccumulateGrad`` node: read the leaf tensors themselves
+        from ``inputs``, in the same order.
+
+        Raises
+        ------
+        RuntimeError
+            If ``backward()`` already freed this part of the graph.
+        """
+        if self.inputs is None:
+            raise RuntimeError(_freed_message("next_functions", self))
+        pairs = []
+        for x in self.inputs:
+            made = isinstance(x, Tensor) and x._creator is not None
+            pairs.append((x._creator, x._index) if made else (None, 0))
+        return tuple(pairs)
+
+    #: The arguments this node was called with (tensors and constants, in order); None once
+    #: ``backward()`` freed the graph (without ``retain_graph=True``) or when nothing recorded.
+    inputs = None
+
+    @property
+    def output_shapes(self) -> list | None:
+        """The shape of each output of a node with several (``split``, an LSTM layer with its
+        states); None for a node with one output, whose shape is its tensor's ``shape``."""
+        meta = getattr(self, "_out_meta", None)
+        return None if meta is None else [shape for shape, _ in meta]
 
     def save_for_backward(self, *arrays) -> None:
         """Keep arrays for backward; their tensors' versions are checked before it runs."""
@@ -756,7 +817,7 @@ class Function:
             msg = self.error_message(arrays, e)
             if msg is None:
                 shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
-                msg = f"{self.name}: failed on inputs of shapes {shapes}: {e}"
+                msg = f"{self.op_name}: failed on inputs of shapes {shapes}: {e}"
             raise type(e)(msg) from None
         if _anomaly_enabled:
             _anomaly_forward(self, arrays, y)
@@ -848,7 +909,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
         for vbox, version, shape in fn._versions:
             if vbox[0] != version:
                 raise RuntimeError(
-                    f"backward: an array that {fn.name} saved for its gradient was modified in "
+                    f"backward: an array that {fn.op_name} saved for its gradient was modified in "
                     f"place (its tensor of shape {shape} is at version {vbox[0]}, expected "
                     f"{version}). Use out-of-place ops (y = y * 2, not y.mul_(2) or y *= 2) on "
                     "tensors the graph still needs."
@@ -870,9 +931,9 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
                 continue
             if gx.shape != x.data.shape:
                 raise RuntimeError(
-                    f"{fn.name}.backward returned a gradient of shape {gx.shape} for an input of "
-                    f"shape {x.data.shape}; a Function's backward must return one gradient per "
-                    "input with the input's shape."
+                    f"{fn.op_name}.backward returned a gradient of shape {gx.shape} for an input "
+                    f"of shape {x.data.shape}; a Function's backward must return one gradient "
+                    "per input with the input's shape."
                 )
             if gx.dtype != x.data.dtype:
                 gx = gx.astype(x.data.dtype)
@@ -918,11 +979,56 @@ def _release(fn: Function, retain_graph: bool) -> None:
         fn._retained = None  # its tensors point back at fn
 
 
+def _freed_message(who: str, fn: Function) -> str:
+    return (
+        f"{who}: the graph through {fn.op_name} was already freed by backward() (an earlier "
+        "call). Pass retain_graph=True to that backward() to keep it, or recompute the forward "
+        "pass."
+    )
+
+
+def graph_nodes(tensor: Tensor, *, who: str = "graph_nodes") -> list:
+    """Every ``Function`` that ``tensor``'s value depends on, each after the nodes that made
+    its inputs (the order the forward pass ran them; backward walks it reversed).
+
+    The public walk of the graph, read-only: with ``Function.next_functions``, ``inputs``,
+    ``output_shapes`` and ``name()`` it is all ``zerograd.viz.graph`` reads. Iterative, so a
+    graph 20,000 ops deep is fine.
+
+    Parameters
+    ----------
+    tensor : Tensor
+        Usually a loss or a model's output; a leaf (or a tensor made without a graph) gives [].
+    who : str, keyword only
+        The name the error below starts with (a caller's own, e.g. ``"graph"``).
+
+    Raises
+    ------
+    RuntimeError
+        If ``backward()`` already freed the graph (call it with ``retain_graph=True`` to keep
+        the graph for walking afterwards).
+
+    Examples
+    --------
+    >>> import zerograd as zg
+    >>> x = zg.ones(2, requires_grad=True)
+    >>> y = (x * 2).exp().sum()
+    >>> [fn.name() for fn in graph_nodes(y)]
+    ['mul', 'exp', 'sum']
+    >>> y.grad_fn.next_functions[0][0] is graph_nodes(y)[1]
+    True
+    """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{who}: expected a Tensor, got {type(tensor).__name__}.")
+    root = tensor._creator
+    return [] if root is None else _topological_order(root, who)[::-1]
+
+
 def _topological_order(root: Function, who: str = "backward") -> list:
     """Nodes reachable from ``root``, each after every node that consumes its outputs.
 
-    A graph already freed by backward() is an error naming ``who`` asked (``viz.graph`` walks
-    the same order, reversed).
+    A graph already freed by backward() is an error naming ``who`` asked (``graph_nodes``
+    returns the same order, reversed).
     """
     post = []
     seen = set()
@@ -936,11 +1042,7 @@ def _topological_order(root: Function, who: str = "backward") -> list:
             continue
         seen.add(fn)
         if fn.inputs is None:
-            raise RuntimeError(
-                f"{who}: the graph through {fn.name} was already freed by backward() (an "
-                "earlier call). Pass retain_graph=True to that backward() to keep it, or "
-                "recompute the forward pass."
-            )
+            raise RuntimeError(_freed_message(who, fn))
         stack.append((fn, True))
         for x in fn.inputs:
             if isinstance(x, Tensor):

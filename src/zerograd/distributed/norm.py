@@ -34,7 +34,7 @@ class _SyncBatchNorm(Function):
     every rank's x.) x: (N_r, C, *), weight and bias (C,) or None -> y: (N_r, C, *).
     """
 
-    name = "sync_batch_norm"
+    op_name = "sync_batch_norm"
 
     def __init__(self, eps: float):
         self.eps = eps

@@ -45,7 +45,7 @@ class _Broadcasting(Function):
     def error_message(self, arrays, exc):
         a, b = (shape_of(x) for x in arrays[:2])
         return (
-            f"{self.name}: cannot broadcast shapes {a} and {b}: aligned from the right, each pair "
+            f"{self.op_name}: cannot broadcast shapes {a} and {b}: aligned from the right, each pair "
             "of sizes must be equal or one of them 1. Reshape or unsqueeze one operand so they "
             "line up."
         )

@@ -31,7 +31,7 @@ class BatchNorm(Function):
     wrapper can update the running statistics.
     """
 
-    name = "batch_norm"
+    op_name = "batch_norm"
 
     def __init__(self, training, eps, running_mean=None, running_var=None):
         self.training, self.eps = training, eps

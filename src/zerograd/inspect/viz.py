@@ -3,8 +3,9 @@
 What torchviz's ``make_dot`` draws for PyTorch: every ``Function`` that recorded a step of the
 computation (its ``name`` and the shape it made), every leaf tensor it read (a parameter by its
 name, an input by its shape), edges in the direction the data flows, and the output at the end.
-The walk starts at ``tensor._creator`` and follows each function's ``inputs``; it only reads the
-graph, so ``backward()`` works as before afterwards.
+The walk is the autograd core's public one (``autograd.graph_nodes``, then each node's
+``inputs`` and ``next_functions``, PyTorch's names); it only reads the graph, so ``backward()``
+works as before afterwards.
 
 The text is plain DOT (https://graphviz.org/doc/info/lang.html): write it to a ``.dot`` file, or
 give a ``.svg`` / ``.png`` / ``.pdf`` path to have Graphviz's ``dot`` program draw it.
@@ -17,7 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
-from ..autograd import Tensor, _topological_order
+from ..autograd import Tensor, graph_nodes
 from ..io import atomic_write
 from ..nn import Parameter
 
@@ -127,7 +128,7 @@ def graph(
     if rankdir not in _RANKDIRS:
         raise ValueError(f"graph: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}.")
     target = _check_path(path)
-    if tensor._creator is None and not tensor.requires_grad:
+    if tensor.grad_fn is None and not tensor.requires_grad:
         raise RuntimeError(
             f"graph: this tensor of shape {tensor.shape} has no autograd graph: it does not "
             "require grad. Build it from tensors with requires_grad=True (a model's parameters) "
@@ -197,26 +198,21 @@ def _check_path(path):
 # --- walking the graph -------------------------------------------------------------------------
 
 
-def _functions(root) -> list:
-    """Every Function the root depends on, each after the functions that made its inputs: the
-    order backward walks, reversed."""
-    return _topological_order(root, who="graph")[::-1]
-
-
 def _to_dot(tensor: Tensor, names: dict, show_constants: bool, rankdir: str) -> str:
-    root = tensor._creator
-    functions = [] if root is None else _functions(root)
+    root = tensor.grad_fn
+    # every Function the tensor depends on, each after the functions that made its inputs
+    functions = graph_nodes(tensor, who="graph")
 
     # the shape of each output of each function: recorded for several outputs, else read off the
     # tensors that use it (a Function keeps no reference to its output)
     out_shapes = {}
     for fn in functions:
-        if fn._out_meta is not None:
-            out_shapes[fn] = [shape for shape, _ in fn._out_meta]
-        for x in fn.inputs:
-            if isinstance(x, Tensor) and x._creator is not None and x._creator._out_meta is None:
-                out_shapes[x._creator] = [x.shape]
-    if root is not None and root._out_meta is None:
+        if fn.output_shapes is not None:
+            out_shapes[fn] = fn.output_shapes
+        for x, (maker, _) in zip(fn.inputs, fn.next_functions):
+            if maker is not None and maker.output_shapes is None:
+                out_shapes[maker] = [x.shape]
+    if root is not None and root.output_shapes is None:
         out_shapes[root] = [tensor.shape]
 
     ids = {}  # id(leaf tensor) or id(function) -> node id
@@ -240,16 +236,16 @@ def _to_dot(tensor: Tensor, names: dict, show_constants: bool, rankdir: str) -> 
 
     for fn in functions:
         sources = []
-        for x in fn.inputs:
+        for x, (maker, output_nr) in zip(fn.inputs, fn.next_functions):
             if not isinstance(x, Tensor):
                 continue  # hyper-parameters (numbers, shapes) are part of the op, not the graph
-            if x._creator is not None:
-                index = x._index if x._creator._out_meta is not None else None
-                sources.append((ids[id(x._creator)], index))
+            if maker is not None:
+                index = output_nr if maker.output_shapes is not None else None
+                sources.append((ids[id(maker)], index))
             elif x.requires_grad or show_constants:
                 sources.append((leaf_node(x), None))
         shapes = "\n".join(_shape_text(s) for s in out_shapes[fn])
-        node = add_node(id(fn), f"{fn.name}\n{shapes}", _FUNCTION_COLOR)
+        node = add_node(id(fn), f"{fn.name()}\n{shapes}", _FUNCTION_COLOR)
         for source, index in sources:
             label = "" if index is None else f' [label="{index}"]'
             edges.append(f"  {source} -> {node}{label};")
@@ -258,7 +254,7 @@ def _to_dot(tensor: Tensor, names: dict, show_constants: bool, rankdir: str) -> 
         leaf_node(tensor, _OUTPUT_COLOR)
     else:
         output = add_node(id(tensor), f"output\n{_shape_text(tensor.shape)}", _OUTPUT_COLOR)
-        index = tensor._index if root._out_meta is not None else None
+        index = tensor.output_nr if root.output_shapes is not None else None
         label = "" if index is None else f' [label="{index}"]'
         edges.append(f"  {ids[id(root)]} -> {output}{label};")
 
