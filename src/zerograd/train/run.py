@@ -480,10 +480,13 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
         + (f", augment {','.join(config.augment)}" if config.augment else "")
         + f"; writing to {folder.path}/"
     )
-    history = fit(net, nn.CrossEntropyLoss(), optimizer, loader, epochs=config.epochs,
-                  val_loader=val_loader, callbacks=callbacks, progress=False,
-                  start_epoch=start_epoch, history=history,
-                  detect_anomaly=config.detect_anomaly, report_stop=False)  # fmt: skip
+    # a diverging run overflows on its way to NaN: the NaN guard says so in one line (and
+    # --detect-anomaly names the op), so NumPy's floating-point warnings would only be noise
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history = fit(net, nn.CrossEntropyLoss(), optimizer, loader, epochs=config.epochs,
+                      val_loader=val_loader, callbacks=callbacks, progress=False,
+                      start_epoch=start_epoch, history=history,
+                      detect_anomaly=config.detect_anomaly, report_stop=False)  # fmt: skip
     if history.stop is not None:
         raise RunError(str(history.stop))
     test = evaluate(net, test_loader, nn.CrossEntropyLoss())  # the test set, once, at the end
