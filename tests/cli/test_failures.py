@@ -23,8 +23,8 @@ def test_out_of_memory_suggests_a_smaller_batch(no_data, monkeypatch):
 
     monkeypatch.setattr(loop, "fit", no_memory)
     out = no_data / "run"
-    fails(["train", "--out", out, "--sample", "--batch-size", "4000"],
-          r"out of memory .* batch size 4000; try a smaller --batch-size \(e.g. 2000\)", 1)  # fmt: skip
+    expected = r"out of memory .* batch size 4000; try a smaller --batch-size \(e.g. 2000\)"
+    fails(["train", "--out", out, "--sample", "--batch-size", "4000"], expected, 1)
     assert not out.exists()
 
 
