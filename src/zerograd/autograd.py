@@ -611,7 +611,7 @@ class Tensor:
 
     def __setitem__(self, key, value) -> None:
         self._check_inplace("__setitem__", value)
-        key = _index_key(key)
+        key = index_key(key)
         v = value.data if isinstance(value, Tensor) else value
         try:
             self.data[key] = v
@@ -695,10 +695,10 @@ def _iclip(a, lo, hi):
     backend.array_module(a).clip(a, lo, hi, out=a)
 
 
-def _index_key(key):
+def index_key(key):
     """Turn Tensors (and lists) inside an index into arrays NumPy understands."""
     if isinstance(key, tuple):
-        return tuple(_index_key(k) for k in key)
+        return tuple(index_key(k) for k in key)
     if isinstance(key, Tensor):
         return key.data
     if isinstance(key, list):

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import backend
 from ..autograd import Tensor
-from ..functional._args import int_pair
+from ..functional.args import int_pair
 
 __all__ = [
     "Compose",

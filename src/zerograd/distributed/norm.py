@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..autograd import Function, no_grad
 from ..backend import array_module
 from ..nn.module import Module
-from ..nn.norm import _BatchNorm
+from ..nn.norm import BatchNormBase
 from . import comm
 
 __all__ = ["SyncBatchNorm"]
@@ -89,7 +89,7 @@ class _SyncBatchNorm(Function):
         return gx, ggamma if need_w else None, gbeta if need_b else None
 
 
-class SyncBatchNorm(_BatchNorm):
+class SyncBatchNorm(BatchNormBase):
     """Batch normalisation whose training statistics span every rank's shard
     (``torch.nn.SyncBatchNorm``).
 
@@ -136,7 +136,7 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with every ``BatchNorm1d``/``BatchNorm2d`` replaced by a ``SyncBatchNorm``
         holding the same Parameters and buffers (so an optimizer made before still works and
         the state_dict is unchanged); returns the module (a new one if it is a batch norm)."""
-        if isinstance(module, _BatchNorm) and not isinstance(module, cls):
+        if isinstance(module, BatchNormBase) and not isinstance(module, cls):
             new = cls(
                 module.num_features,
                 eps=module.eps,

@@ -7,7 +7,7 @@ import math
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, erf, get_default_dtype
-from ._args import as_tensor, normalize_dim, real_arg
+from .args import as_tensor, normalize_dim, real_arg
 
 __all__ = [
     "step",

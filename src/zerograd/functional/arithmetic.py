@@ -10,7 +10,7 @@ import numbers
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, resolve_dtype, sum_to
-from ._args import shape_of
+from .args import shape_of
 
 __all__ = [
     "add",

@@ -10,7 +10,7 @@ import numbers
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import array_module
-from ._args import as_tensor, int_pair
+from .args import as_tensor, int_pair
 
 __all__ = ["conv2d"]
 
@@ -141,7 +141,7 @@ class Conv2d(Function):
         return gx[:, :, PT : PT + H, PL : PL + Wd]
 
 
-def _padding(op: str, padding, stride, dilation, kernel_size) -> tuple:
+def resolve_padding(op: str, padding, stride, dilation, kernel_size) -> tuple:
     """PyTorch's padding (int, pair, 'valid' or 'same') as (top, bottom, left, right)."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -237,7 +237,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         )
     stride = int_pair("conv2d", "stride", stride, 1)
     dilation = int_pair("conv2d", "dilation", dilation, 1)
-    pads = _padding("conv2d", padding, stride, dilation, (KH, KW))
+    pads = resolve_padding("conv2d", padding, stride, dilation, (KH, KW))
     sizes = ((H, pads[0] + pads[1], KH), (Wd, pads[2] + pads[3], KW))
     out = [(n + p - d * (k - 1) - 1) // s + 1 for (n, p, k), s, d in zip(sizes, stride, dilation)]
     if min(out) < 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, generator
-from ._args import as_tensor
+from .args import as_tensor
 
 __all__ = ["linear", "dropout", "dropout2d", "one_hot"]
 

@@ -11,7 +11,7 @@ import numbers
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, errstate
-from ._args import as_tensor, check_reduction, label_smoothing_arg, shape_of
+from .args import as_tensor, check_reduction, label_smoothing_arg, shape_of
 from .arithmetic import cast
 from .shape import permute, reshape
 

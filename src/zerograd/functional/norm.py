@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, no_grad
 from ..backend import array_module
-from ._args import as_tensor, real_arg, shape_of
+from .args import as_tensor, real_arg, shape_of
 
 __all__ = ["batch_norm"]
 

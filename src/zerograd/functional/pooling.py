@@ -12,7 +12,7 @@ import math
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor, int_pair
+from .args import as_tensor, int_pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 

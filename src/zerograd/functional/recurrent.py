@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor
+from .args import as_tensor
 from .layers import linear
 
 __all__ = ["rnn_layer", "lstm_layer", "gru_layer"]

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor, reduce_args
+from .args import as_tensor, reduce_args
 from .arithmetic import sqrt
 
 __all__ = [

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd import Function, Tensor, _index_key
+from ..autograd import Function, Tensor, index_key
 from ..backend import array_module, sum_to
-from ._args import as_tensor, normalize_dim
+from .args import as_tensor, normalize_dim
 
 __all__ = [
     "reshape",
@@ -291,7 +291,7 @@ def broadcast_to(x, shape) -> Tensor:
 
 def getitem(x, key) -> Tensor:
     """``x[key]`` with backward, for basic, integer-array and boolean indices."""
-    return GetItem(_index_key(key))(x)
+    return GetItem(index_key(key))(x)
 
 
 def _tensors(op, tensors):

@@ -6,7 +6,7 @@ import numbers
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
-from ._args import as_tensor
+from .args import as_tensor
 
 __all__ = ["embedding"]
 

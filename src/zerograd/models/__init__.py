@@ -5,6 +5,7 @@
 ``IMAGE_MODELS`` are the names that classify 28 x 28 images (what ``zerograd train`` trains).
 """
 
+from . import onnx_converters  # noqa: F401 (registers the zoo's ONNX converters)
 from .cnn import DeepConvNet, LeNet5, SimpleConvNet
 from .mlp import MLP
 from .recurrent import CharLSTM, RowLSTM, generate, load_language_model, save_language_model

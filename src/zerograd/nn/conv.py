@@ -7,7 +7,7 @@ import numbers
 
 from ..autograd import Tensor
 from ..creation import empty
-from ..functional._args import check_input_dtype, int_pair, layer_input
+from ..functional.args import check_input_dtype, int_pair, layer_input
 from ..functional.conv import conv2d
 from . import init
 from .module import Module

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional._args import check_reduction, label_smoothing_arg
+from ..functional.args import check_reduction, label_smoothing_arg
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]

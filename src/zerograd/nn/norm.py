@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty, ones, tensor, zeros
-from ..functional._args import check_input_dtype, layer_input
+from ..functional.args import check_input_dtype, layer_input
 from ..functional.norm import batch_norm_args
 from . import init
 from .module import Module
@@ -14,8 +14,11 @@ from .parameter import Parameter
 __all__ = ["BatchNorm1d"]
 
 
-class _BatchNorm(Module):
-    """What every BatchNorm layer shares; subclasses say which input shapes they take."""
+class BatchNormBase(Module):
+    """What every BatchNorm layer shares; subclasses say which input shapes they take.
+
+    PyTorch's ``_BatchNorm``; a public name here because ``distributed.SyncBatchNorm`` builds on
+    it from another package."""
 
     def __init__(
         self,
@@ -112,7 +115,7 @@ class _BatchNorm(Module):
         )
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNormBase):
     """Batch normalisation over a batch of feature vectors (``torch.nn.BatchNorm1d``).
 
     y = (x - mean) / sqrt(var + eps) * weight + bias, per feature C. In ``train()`` mean and var
@@ -145,7 +148,7 @@ class BatchNorm1d(_BatchNorm):
             )
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNormBase):
     """Batch normalisation of images, per channel (``torch.nn.BatchNorm2d``).
 
     The same rule as ``BatchNorm1d`` with the statistics taken over N, H and W for each of the C

@@ -19,7 +19,7 @@ import warnings
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty
-from ..functional._args import check_input_dtype, layer_input
+from ..functional.args import check_input_dtype, layer_input
 from . import init
 from .module import Module
 from .parameter import Parameter

@@ -6,7 +6,7 @@ import numbers
 
 from ..autograd import Tensor, no_grad
 from ..creation import empty
-from ..functional._args import as_tensor
+from ..functional.args import as_tensor
 from ..functional.sparse import embedding
 from . import init
 from .module import Module

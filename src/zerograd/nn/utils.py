@@ -13,7 +13,7 @@ import math
 
 from ..autograd import Tensor, no_grad
 from ..backend import array_module
-from ..functional._args import real_arg
+from ..functional.args import real_arg
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "evaluating"]
 

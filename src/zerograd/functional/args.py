@@ -1,5 +1,10 @@
 """Argument handling shared by every op: ``dim``/``axis`` aliases, reductions, dims in range,
-ints-or-pairs of sizes."""
+ints-or-pairs of sizes.
+
+Public to the library's packages (nn's layers, data's transforms and the ONNX exporter check
+their arguments with the same helpers, so every message reads alike), not re-exported as
+``zerograd.functional.*``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,19 @@ import math
 import numbers
 
 from ..autograd import Tensor
+
+__all__ = [
+    "reduce_args",
+    "normalize_dim",
+    "real_arg",
+    "label_smoothing_arg",
+    "check_reduction",
+    "as_tensor",
+    "layer_input",
+    "check_input_dtype",
+    "shape_of",
+    "int_pair",
+]
 
 _UNSET = object()
 
