@@ -1,21 +1,37 @@
-"""pyproject.toml lists every package (the lessons' mapping needs an explicit list)."""
+"""The package's shape: pyproject.toml lists every package (the lessons' mapping needs an explicit
+list), and the arrows point down only (no import hides at the bottom of a module to dodge a
+cycle)."""
 
+import ast
 from pathlib import Path
 
 import pytest
 
-tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11 or newer (tomllib)")
-
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "zerograd"
 
 
 def test_every_package_is_listed():
+    tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11 or newer (tomllib)")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     on_disk = {
-        ".".join(p.parent.relative_to(ROOT / "src").parts)
-        for p in (ROOT / "src" / "zerograd").rglob("__init__.py")
+        ".".join(p.parent.relative_to(ROOT / "src").parts) for p in PACKAGE.rglob("__init__.py")
     }
     listed = set(config["packages"])
     assert on_disk | {"zerograd.lessons"} == listed
     assert config["package-dir"]["zerograd.lessons"] == "examples"
     assert (ROOT / "examples" / "__init__.py").exists()
+
+
+def test_no_module_imports_below_a_definition():
+    # an import after the module's functions and classes is how a cycle is dodged; imports
+    # inside a function (optional extras, imported where used) are fine
+    late = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        seen = None
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                seen = seen or node.name
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and seen:
+                late.append(f"{path.relative_to(ROOT)}:{node.lineno} (after {seen})")
+    assert late == []

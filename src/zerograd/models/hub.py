@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from ..io import load, load_metadata
-from . import ZOO
+from .zoo import ZOO
 
 __all__ = [
     "PRETRAINED",
