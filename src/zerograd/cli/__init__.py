@@ -14,7 +14,7 @@ import os
 import sys
 
 from . import evaluate, export, generate, gradcheck, lesson, predict, train
-from ._common import CommandError, Parser
+from ._common import CommandError, Parser, one_line, os_error
 
 __all__ = ["main", "build_parser", "CommandError"]
 
@@ -40,16 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_command(sub, [common])
+    parser.commands = sub.choices  # name -> the sub-command's parser
     return parser
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the sub-command that was given them, not by plain `zerograd`
+        parser.commands.get(args.command, parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help()
         return 2
@@ -64,12 +65,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         if debug:
             raise
-        print(f"{prog}: {_one_line(e) if str(e) else 'interrupted.'}", file=sys.stderr)
+        print(f"{prog}: {one_line(e) if str(e) else 'interrupted.'}", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - every error becomes one line, see below
         if debug:
             raise
-        print(f"{prog}: {_describe(e)}", file=sys.stderr)
+        print(f"{prog}: {_describe(e, args)}", file=sys.stderr)
         return _status(e)
 
 
@@ -81,22 +82,24 @@ def _status(error: Exception) -> int:
     return 1
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception, args) -> str:
     """The error as the user's one line: zerograd's own messages as they are; a full disk or a
     missing permission with the path; anything else marked as zerograd's fault, to report."""
     from ..train import RunError
 
-    if isinstance(error, MemoryError):
-        return "out of memory; try a smaller --batch-size, or close other programs."
-    if isinstance(error, (CommandError, RunError, ValueError, TypeError, OSError, ImportError,
+    if isinstance(error, MemoryError):  # --batch-size is advice only where there is one
+        if hasattr(args, "batch_size"):
+            return "out of memory; try a smaller --batch-size, or close other programs."
+        return "out of memory; close other programs, or give it less to do."
+    if isinstance(error, OSError):
+        return os_error(error)
+    if isinstance(error, (CommandError, RunError, ValueError, TypeError, ImportError,
                           RuntimeError, IndexError, KeyError)):  # fmt: skip
-        text = _one_line(error)
-        if isinstance(error, OSError) and error.filename and error.filename not in text:
-            text = f"{error.filename}: {text}"
+        text = one_line(error)
         if isinstance(error, KeyError):
             text = f"missing {text}"
         return text
     return (
-        f"internal error ({type(error).__name__}: {_one_line(error)}); run again with --debug "
+        f"internal error ({type(error).__name__}: {one_line(error)}); run again with --debug "
         "for the traceback and report it."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_model_source, class_names, load_model
+from ._common import add_model_source, class_names, load_model, path_arg, validated
 
 __all__ = ["add_command"]
 
@@ -22,7 +22,7 @@ def _evaluate(args) -> int:
     model, dataset, model_name, name = load_model(args)
     dataset = args.dataset or dataset
     config = RunConfig(dataset=dataset, data_dir=args.data_dir, sample=args.sample)
-    _, test_set, source = load_datasets(config.validate())
+    _, test_set, source = load_datasets(validated(config))
     result = evaluate(
         model,
         DataLoader(test_set, batch_size=1000),
@@ -60,6 +60,6 @@ def add_command(sub, parents) -> None:
         choices=["mnist", "fashion-mnist"],
         help="default: the one the model was trained on",
     )
-    e.add_argument("--data-dir", metavar="DIR", help="where the IDX files are")
+    e.add_argument("--data-dir", type=path_arg, metavar="DIR", help="where the IDX files are")
     e.add_argument("--sample", action="store_true", help="evaluate on the embedded MNIST sample")
     e.set_defaults(func=_evaluate)

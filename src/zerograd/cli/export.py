@@ -7,11 +7,12 @@ import os
 
 import numpy as np
 
-from ._common import CommandError, add_model_source, count, load_model
+from ._common import CommandError, add_model_source, count, load_model, path_arg, said_by
 
 __all__ = ["add_command"]
 
 SEQUENCE_LENGTH = 16  # the length of the example text the character model is exported with
+MAX_BATCH = 65536  # the example batch is made in memory: 205 MB of images at this size
 
 
 def _example(model, batch_size: int, rng):
@@ -51,13 +52,19 @@ def _is_onnx(path: str) -> bool:
 
 
 def _check_output(path: str, force: bool) -> None:
-    """Refuse a path that is a folder, whose folder is missing, or that holds a file other than
-    an ONNX model (a run's weights ...) unless ``--force``."""
+    """Refuse a path that is a folder, whose folder is missing, a file or not writable, or that
+    holds a file other than an ONNX model (a run's weights ...) unless ``--force``."""
     folder = os.path.dirname(path) or "."
     if os.path.isdir(path):
         raise CommandError(f"-o {path} is a folder; give a file name such as model.onnx.", 2)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CommandError(f"-o {path}: {folder} is a file, not a folder; choose another path.", 2)
     if not os.path.isdir(folder):
         raise CommandError(f"-o {path}: the folder {folder} does not exist; create it first.", 2)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(
+            f"-o {path}: no permission to write in {folder}; choose another path.", 2
+        )
     if os.path.exists(path) and not force and not (path.endswith(".onnx") and _is_onnx(path)):
         raise CommandError(
             f"-o {path} exists and is not an ONNX file; pass --force to replace it, or choose "
@@ -88,7 +95,7 @@ def _export(args) -> int:
             opset_version=args.opset,
         )
     except (ImportError, OSError, TypeError, ValueError) as e:
-        raise CommandError(str(e).removeprefix("zerograd.onnx.export: ")) from None
+        raise said_by(e, "zerograd.onnx.export") from None
     print(
         f"Wrote {path} ({_size(os.path.getsize(path))}): {name} ({type(model).__name__}) as "
         f"ONNX IR {proto.ir_version}, opset {proto.opset_import[0].version}, "
@@ -142,6 +149,7 @@ def add_command(sub, parents) -> None:
     e.add_argument(
         "-o",
         "--output",
+        type=path_arg,
         metavar="PATH",
         help="the file to write (default: NAME.onnx for --pretrained NAME, DIR/model.onnx for "
         "--run DIR); its folder must exist. An existing file that is not ONNX is replaced "
@@ -150,10 +158,11 @@ def add_command(sub, parents) -> None:
     e.add_argument("--force", action="store_true", help="replace an existing non-ONNX file")
     e.add_argument(
         "--batch-size",
-        type=count(1),
+        type=count(1, MAX_BATCH),
         metavar="N",
         default=2,
-        help="batch size of the example input the model is exported with (default 2)",
+        help=f"batch size of the example input the model is exported with, up to {MAX_BATCH} "
+        "(default 2)",
     )
     e.add_argument(
         "--no-dynamic-batch",

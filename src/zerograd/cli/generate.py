@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
-from ._common import CommandError, count, finite_float
+from ._common import CommandError, count, finite_float, path_arg, said_by
 
 __all__ = ["add_command"]
+
+MAX_LENGTH = 100_000  # characters one call may add: minutes on a CPU, not a run without end
 
 
 def _generate(args) -> int:
@@ -16,6 +18,8 @@ def _generate(args) -> int:
 
     if args.temperature < 0:
         raise CommandError(f"--temperature must be 0 or more, got {args.temperature}.", 2)
+    if not args.prompt:
+        raise CommandError("--prompt is empty; give at least one character to start from.", 2)
     if args.pretrained:
         args.weights = str(pretrained_path(args.pretrained))
     elif not args.weights:
@@ -31,7 +35,16 @@ def _generate(args) -> int:
         )
     if os.path.isdir(args.weights):
         raise CommandError(f"--weights {args.weights} is a folder; pass the .safetensors file.", 2)
-    model, vocab, _ = load_language_model(args.weights)
+    try:
+        model, vocab, _ = load_language_model(args.weights)
+    except (OSError, TypeError, ValueError) as e:
+        raise said_by(e, "load_language_model") from None
+    unknown = "".join(dict.fromkeys(c for c in args.prompt if c not in vocab.index))
+    if unknown:
+        raise CommandError(  # status 1: the prompt is fine, this model cannot read it
+            f"--prompt {args.prompt!r}: {unknown!r} is not in the vocabulary of the model, "
+            f"which knows only these {len(vocab)} characters: {vocab.chars!r}."
+        )
     if args.seed is not None:
         zg.manual_seed(args.seed)
     print(generate(model, vocab, args.prompt, args.length, args.temperature))
@@ -48,14 +61,19 @@ def add_command(sub, parents) -> None:
         "continue it one sampled character at a time.",
     )
     source = g.add_mutually_exclusive_group()
-    source.add_argument("--weights", metavar="FILE", help="a char_lstm.safetensors")
+    source.add_argument("--weights", type=path_arg, metavar="FILE", help="a char_lstm.safetensors")
     source.add_argument(
         "--pretrained",
         choices=["char-lstm-shakespeare"],
         help="the character model shipped with zerograd (validation 1.4556 nats/char)",
     )
     g.add_argument("--prompt", default="ROMEO:", help="text to start from (default ROMEO:)")
-    g.add_argument("--length", type=count(0), default=300, help="characters to add (default 300)")
+    g.add_argument(
+        "--length",
+        type=count(0, MAX_LENGTH),
+        default=300,
+        help=f"characters to add, up to {MAX_LENGTH} (default 300)",
+    )
     g.add_argument(
         "--temperature",
         type=finite_float,

@@ -15,8 +15,11 @@ def _gradcheck(args) -> int:
 
     cases = [c for c in CASES if args.op is None or args.op in c.name]
     if not cases:
-        names = ", ".join(c.name for c in CASES)
-        raise CommandError(f"no op matches {args.op!r}. Registered ops: {names}", 2)
+        raise CommandError(
+            f"no op matches {args.op!r}; zerograd gradcheck --list shows the {len(CASES)} op "
+            "cases (--op takes a part of a name, e.g. --op softmax).",
+            2,
+        )
     if args.list:
         for c in cases:
             print(f"{c.name:34s} {c.describe_shapes()}")

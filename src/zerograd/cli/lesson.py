@@ -45,6 +45,12 @@ def find_lesson(name: str) -> str:
 
 def _run(args) -> int:
     if args.name in (None, "list"):
+        if args.args:
+            raise CommandError(
+                f"lesson list takes no arguments, got {' '.join(args.args)}; to run a lesson: "
+                "zerograd lesson NAME [ARGS ...].",
+                2,
+            )
         for name, title in lessons():
             print(f"{name:28s} {title}")
         if args.name is None:

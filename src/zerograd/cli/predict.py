@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import CommandError, add_model_source, class_names, load_model
+from ._common import CommandError, add_model_source, class_names, load_model, path_arg, said_by
 
 __all__ = ["add_command"]
 
@@ -25,8 +25,13 @@ def _predict(args) -> int:
     for path in args.images:
         try:
             images.append(load_image(path, invert=invert))
-        except ImportError as e:
-            raise CommandError(str(e)) from None
+        except (ImportError, OSError, TypeError, ValueError) as e:
+            raise said_by(e, "load_image") from None
+        except MemoryError:  # an .npy header can promise more than any memory holds
+            raise CommandError(
+                f"{path}: too large to read into memory; is it one picture? A digit needs a few "
+                "hundred pixels a side at most."
+            ) from None
     batch = np.stack(images)[:, None]  # (N, 1, 28, 28)
     probs = softmax(predict(model, batch), dim=1).data
     for path, p in zip(args.images, probs):
@@ -46,7 +51,7 @@ def add_command(sub, parents) -> None:
         "drawing fitted into 20 x 20 and centred by its centre of mass in 28 x 28). Needs "
         'Pillow for image files: pip install "zerograd[image]".',
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", type=path_arg, metavar="IMAGE")
     add_model_source(p)
     p.add_argument(
         "--invert",

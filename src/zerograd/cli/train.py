@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import run_folder, validated
+
 __all__ = ["add_command", "config_from_args"]
-
-FLAGS = {"model_options": "--dropout"}  # config fields whose flag is not --field-name
-
-
-def _flag(name: str) -> str:
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
 
 
 def _given(args) -> dict:
@@ -45,7 +41,7 @@ def config_from_args(args):
     dropout = getattr(args, "dropout", None)
     if args.resume:
         base = RunConfig(**{k: given[k] for k in ("dataset", "model") if k in given})
-        folder = given.get("out") or base.run_dir
+        folder = run_folder(given.get("out") or base.run_dir, "--out")
         config = read_run_config(folder).replace(**{**given, "out": folder})
     else:
         config = RunConfig(**given)
@@ -56,18 +52,13 @@ def config_from_args(args):
 
 def _train(args) -> int:
     from ..distributed import is_main_process
-    from ..train import ConfigError, run
+    from ..train import run
 
     def say(*parts):
         if is_main_process():
             print(*parts, flush=True)
 
-    try:
-        config = config_from_args(args).validate()
-    except ConfigError as e:
-        if e.where != "the run configuration":  # a file's problems: its own key names
-            raise
-        raise ConfigError([(_flag(k), m) for k, m in e.problems], "the options") from None
+    config = validated(config_from_args(args))
     run(config, resume=args.resume, overwrite=args.overwrite, say=say)
     return 0
 
@@ -139,7 +130,8 @@ def add_command(sub, parents) -> None:
     )
     t.add_argument("--seed", type=int, help="seed for init, shuffling, dropout, the split")
     t.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-MODEL)")
-    t.add_argument(
+    again = t.add_mutually_exclusive_group()  # continue the run, or replace it: not both
+    again.add_argument(
         "--resume",
         nargs="?",
         const="last",
@@ -148,7 +140,7 @@ def add_command(sub, parents) -> None:
         help="continue the run in --out from its last checkpoint (or best, or a checkpoint "
         "FILE) to --epochs in total; options left out keep the run's own values",
     )
-    t.add_argument(
+    again.add_argument(
         "--overwrite",
         action="store_true",
         default=False,
