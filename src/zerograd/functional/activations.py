@@ -127,22 +127,22 @@ class GELU(Function):
 
     def forward(self, x):
         xp = array_module(x)
-        self.save_for_backward(x)
         if self.approximate == "tanh":
-            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
-            return 0.5 * x * (1 + self.t)
-        self.cdf = 0.5 * (1 + erf(x / _SQRT_2))
-        return x * self.cdf
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            self.save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        cdf = 0.5 * (1 + erf(x / _SQRT_2))
+        self.save_for_backward(x, cdf)
+        return x * cdf
 
     def backward(self, gy):
-        (x,) = self.saved
-        xp = array_module(x)
         if self.approximate == "tanh":
-            t = self.t
+            x, t = self.saved
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
-        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
-        return gy * (self.cdf + x * pdf)
+        x, cdf = self.saved
+        pdf = _INV_SQRT_2PI * array_module(x).exp(-0.5 * x * x)
+        return gy * (cdf + x * pdf)
 
 
 class Softplus(Function):

@@ -45,9 +45,9 @@ class _Broadcasting(Function):
     def error_message(self, arrays, exc):
         a, b = (shape_of(x) for x in arrays[:2])
         return (
-            f"{self.op_name}: cannot broadcast shapes {a} and {b}: aligned from the right, each pair "
-            "of sizes must be equal or one of them 1. Reshape or unsqueeze one operand so they "
-            "line up."
+            f"{self.op_name}: cannot broadcast shapes {a} and {b}: aligned from the right, each "
+            "pair of sizes must be equal or one of them 1. Reshape or unsqueeze one operand so "
+            "they line up."
         )
 
 
@@ -289,7 +289,7 @@ class Where(Function):
     """y = x where cond else other,   gx = sum_to(gy * cond), gother = sum_to(gy * ~cond)"""
 
     def forward(self, cond, x, other):
-        self.cond = cond
+        self.save_for_backward(cond)
         self.shapes = shape_of(x), shape_of(other)
         return array_module(cond).where(cond, x, other)
 
@@ -298,18 +298,11 @@ class Where(Function):
         return f"where: condition, input and other must broadcast together, got shapes {shapes}."
 
     def backward(self, gy):
+        (cond,) = self.saved
         zero = gy.dtype.type(0)
         xp = array_module(gy)
-        gx = (
-            sum_to(xp.where(self.cond, gy, zero), self.shapes[0])
-            if self.needs_input_grad[1]
-            else None
-        )
-        go = (
-            sum_to(xp.where(self.cond, zero, gy), self.shapes[1])
-            if self.needs_input_grad[2]
-            else None
-        )
+        gx = sum_to(xp.where(cond, gy, zero), self.shapes[0]) if self.needs_input_grad[1] else None
+        go = sum_to(xp.where(cond, zero, gy), self.shapes[1]) if self.needs_input_grad[2] else None
         return None, gx, go
 
 
@@ -436,6 +429,8 @@ def where(condition, input, other) -> Tensor:
     cond = array_module(cond).asarray(cond)
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}.")
+    if isinstance(condition, Tensor):
+        cond = condition  # a Tensor input: the version check covers in-place edits of it
     return Where()(cond, _number_or_tensor(input), _number_or_tensor(other))
 
 

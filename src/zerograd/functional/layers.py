@@ -46,11 +46,13 @@ class Dropout(Function):
     def forward(self, x):
         shape = x.shape if self.mask_shape is None else self.mask_shape
         keep = generator().random(shape, dtype=x.dtype if x.dtype.kind == "f" else "float64")
-        self.mask = (keep >= self.p) * x.dtype.type(1 / (1 - self.p))
-        return x * self.mask
+        mask = (keep >= self.p) * x.dtype.type(1 / (1 - self.p))
+        self.save_for_backward(mask)
+        return x * mask
 
     def backward(self, gy):
-        return gy * self.mask
+        (mask,) = self.saved
+        return gy * mask
 
 
 def linear(input, weight, bias=None) -> Tensor:

@@ -99,21 +99,21 @@ class CrossEntropy(Function):
         if self.eps:
             smooth = -(logp.sum(axis=1) if self.weight is None else logp @ self.weight)
             loss = (1 - self.eps) * loss + (self.eps / C) * smooth * valid
-        self.p, self.t, self.w, self.valid, self.rows = p, t, w, valid, rows
-        self.denom = w.sum()
-        return _reduce(loss, self.reduction, self.denom)
+        denom = w.sum()
+        self.save_for_backward(p, t, w, valid, rows, denom)
+        return _reduce(loss, self.reduction, denom)
 
     def backward(self, gy):
-        p, t, w, rows = self.p, self.t, self.w, self.rows
+        p, t, w, valid, rows, denom = self.saved
         M, C = p.shape
-        scale = _upstream(gy, self.reduction, self.denom)
+        scale = _upstream(gy, self.reduction, denom)
         scale = scale[:, None] if self.reduction == "none" else scale
         gx = p * w[:, None]
         gx[rows, t] -= w
         if self.eps:
             wsum = C if self.weight is None else self.weight.sum()
             wc = 1 if self.weight is None else self.weight
-            smooth = (p * wsum - wc) * self.valid[:, None]
+            smooth = (p * wsum - wc) * valid[:, None]
             gx = (1 - self.eps) * gx + (self.eps / C) * smooth
         gx *= scale
         return gx, None
@@ -138,7 +138,8 @@ class SoftCrossEntropy(Function):
         logp = z - xp.log(s)
         Ts = (1 - self.eps) * T + self.eps / C if self.eps else T
         wT = Ts if self.weight is None else Ts * self.weight
-        self.p, self.logp, self.wT = e / s, logp, wT
+        p = e / s
+        self.save_for_backward(p, logp, wT)
         return _reduce(-(wT * logp).sum(axis=1), self.reduction, M)
 
     def error_message(self, arrays, exc):
@@ -148,14 +149,15 @@ class SoftCrossEntropy(Function):
         )
 
     def backward(self, gy):
-        M = self.p.shape[0]
+        p, logp, wT = self.saved
+        M = p.shape[0]
         scale = _upstream(gy, self.reduction, M)
         scale = scale[:, None] if self.reduction == "none" else scale
-        gx = (self.p * self.wT.sum(axis=1, keepdims=True) - self.wT) * scale
+        gx = (p * wT.sum(axis=1, keepdims=True) - wT) * scale
         gT = None
         if self.needs_input_grad[1]:
             w = 1 if self.weight is None else self.weight
-            gT = -(1 - self.eps) * w * self.logp * scale
+            gT = -(1 - self.eps) * w * logp * scale
         return gx, gT
 
 
@@ -175,14 +177,16 @@ class NLLLoss(Function):
         t = xp.where(valid, t, 0)  # the wrapper checked every kept target is in [0, C)
         rows = xp.arange(M)
         w = valid.astype(logp.dtype) if self.weight is None else self.weight[t] * valid
-        self.shape, self.dtype, self.t, self.w, self.rows = logp.shape, logp.dtype, t, w, rows
-        self.denom = w.sum()
-        return _reduce(-logp[rows, t] * w, self.reduction, self.denom)
+        self.shape, self.dtype = logp.shape, logp.dtype
+        denom = w.sum()
+        self.save_for_backward(t, w, rows, denom)
+        return _reduce(-logp[rows, t] * w, self.reduction, denom)
 
     def backward(self, gy):
+        t, w, rows, denom = self.saved
         xp = array_module(gy)
         gx = xp.zeros(self.shape, self.dtype)
-        gx[self.rows, self.t] = -self.w * _upstream(gy, self.reduction, self.denom)
+        gx[rows, t] = -w * _upstream(gy, self.reduction, denom)
         return gx, None
 
 
@@ -207,15 +211,14 @@ class BinaryCrossEntropy(Function):
         loss = -(t * logp + (1 - t) * log1mp)
         if w is not None:
             loss = loss * w
-        self.save_for_backward(p, t)
-        self.w = w
+        self.save_for_backward(p, t, w)
         return _reduce(loss, self.reduction)
 
     def backward(self, gy):
-        p, t = self.saved
+        p, t, w = self.saved
         xp = array_module(p)
         s = _upstream(gy, self.reduction, p.size)
-        w = 1 if self.w is None else self.w
+        w = 1 if w is None else w
         gp = w * (p - t) / xp.maximum(p * (1 - p), 1e-12) * s
         gt = None
         if self.needs_input_grad[1]:
@@ -242,19 +245,18 @@ class BCEWithLogits(Function):
         loss = (1 - t) * x + c * sp
         if w is not None:
             loss = loss * w
-        self.save_for_backward(x, t)
-        self.w, self.pw, self.sp, self.c = w, pw, sp, c
+        self.save_for_backward(x, t, w, pw, sp, c)
         return _reduce(loss, self.reduction)
 
     def backward(self, gy):
-        x, t = self.saved
+        x, t, w, pw, sp, c = self.saved
         s = _upstream(gy, self.reduction, x.size)
-        ws = s if self.w is None else self.w * s
-        e = array_module(x).exp(-self.sp)  # exp(-softplus(-x)) = sigmoid(x), stably
-        gx = ((1 - t) - self.c * (1 - e)) * ws
+        ws = s if w is None else w * s
+        e = array_module(x).exp(-sp)  # exp(-softplus(-x)) = sigmoid(x), stably
+        gx = ((1 - t) - c * (1 - e)) * ws
         gt = None
         if self.needs_input_grad[1]:
-            gt = (-x if self.pw is None else -x + (self.pw - 1) * self.sp) * ws
+            gt = (-x if pw is None else -x + (pw - 1) * sp) * ws
         return gx, gt, None, None
 
 
@@ -276,6 +278,13 @@ def _const(x, like):
         return None
     data = x.data if isinstance(x, Tensor) else x
     return array_module(like.data).asarray(data, dtype=like.dtype)
+
+
+def _tracked(given, a):
+    """The caller's Tensor ``given`` when ``a`` is its very array (``_const`` converted nothing),
+    else ``a``: an op saves a Tensor input under the version check, so an in-place edit of the
+    weight before backward is caught."""
+    return given if isinstance(given, Tensor) and given.data is a else a
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
@@ -481,7 +490,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
             )
     w = _const(weight, p)
     _check_weight("binary_cross_entropy", "weight", w, p.shape)
-    return BinaryCrossEntropy(reduction)(p, t, w)
+    return BinaryCrossEntropy(reduction)(p, t, _tracked(weight, w))
 
 
 def binary_cross_entropy_with_logits(
@@ -500,4 +509,6 @@ def binary_cross_entropy_with_logits(
     w, pw = _const(weight, x), _const(pos_weight, x)
     _check_weight(op, "weight", w, x.shape)
     _check_weight(op, "pos_weight", pw, x.shape)
-    return BCEWithLogits(reduction)(x, cast(t, x.dtype), w, pw)
+    return BCEWithLogits(reduction)(
+        x, cast(t, x.dtype), _tracked(weight, w), _tracked(pos_weight, pw)
+    )

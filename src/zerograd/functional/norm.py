@@ -27,8 +27,9 @@ class BatchNorm(Function):
     eval:      gx = gamma * inv_std * gy   (mu and var are constants)
 
     x: (N, C, *), weight (gamma) and bias (beta): (C,) or None -> y: (N, C, *).
-    In training the batch statistics are kept as ``self.mean`` and ``self.var`` (C,) so the
-    wrapper can update the running statistics.
+    In training forward also leaves the batch statistics as ``self.mean`` and ``self.var`` (C,)
+    for the wrapper, which takes them (and sets them to None) to update the running statistics:
+    backward does not need them, and what it needs goes through ``save_for_backward``.
     """
 
     op_name = "batch_norm"
@@ -51,10 +52,10 @@ class BatchNorm(Function):
         else:
             xc = x - self.running_mean.reshape(self.pshape)
             var = self.running_var.reshape(self.pshape)
-        self.inv_std = 1 / xp.sqrt(var + self.eps)
+        inv_std = 1 / xp.sqrt(var + self.eps)
         xhat = xc
-        xhat *= self.inv_std  # xc is fresh: normalise it in place
-        self.save_for_backward(xhat, weight)
+        xhat *= inv_std  # xc is fresh: normalise it in place
+        self.save_for_backward(xhat, weight, inv_std)
         if weight is None and bias is None:
             return xhat.copy()  # xhat is saved for backward: the output must not share it
         y = xhat * weight.reshape(self.pshape) if weight is not None else xhat.copy()
@@ -63,13 +64,13 @@ class BatchNorm(Function):
         return y
 
     def backward(self, gy):
-        xhat, weight = self.saved
+        xhat, weight, inv_std = self.saved
         need_x, need_w, need_b = self.needs_input_grad
         gbeta = gy.sum(axis=self.axes, keepdims=True)
         ggamma = (gy * xhat).sum(axis=self.axes, keepdims=True)
         gx = None
         if need_x:
-            scale = self.inv_std if weight is None else weight.reshape(self.pshape) * self.inv_std
+            scale = inv_std if weight is None else weight.reshape(self.pshape) * inv_std
             if self.training:
                 m = gy.size // gy.shape[1]
                 # gx = (scale / m) * (m * gy - gbeta - xhat * ggamma), with one temporary
@@ -185,11 +186,13 @@ def batch_norm(
             )
         fn = BatchNorm(True, float(eps))
         y = fn(x, weight, bias)
+        mean, var = fn.mean, fn.var
+        fn.mean = fn.var = None  # taken: the node keeps only what its backward saved
         if running_mean is not None:
             momentum = float(momentum)
-            unbiased = fn.var * (m / (m - 1))  # the running variance is unbiased, as in PyTorch
+            unbiased = var * (m / (m - 1))  # the running variance is unbiased, as in PyTorch
             with no_grad():
-                running_mean.mul_(1 - momentum).add_(fn.mean, alpha=momentum)
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
                 running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
         return y
     if running_mean is None:

@@ -133,15 +133,17 @@ class AvgPool2d(Function):
         y = xp.zeros((N, C, OH, OW), dtype=x.dtype)
         for rows, cols in _offsets(self.kernel, self.stride, OH, OW):
             y += xpad[:, :, rows, cols]
-        self.d = self._divisor(xp, H, W, x.dtype)
-        y /= self.d
+        d = self._divisor(xp, H, W, x.dtype)
+        y /= d
+        self.save_for_backward(d)  # an int, or the (OH, OW) counts without count_include_pad
         return y
 
     def backward(self, gy):
+        (d,) = self.saved
         xp = array_module(gy)
         N, C, H, W = self.x_shape
         (PH, PW) = self.padding
-        g = gy / self.d  # the share of each pixel in its window
+        g = gy / d  # the share of each pixel in its window
         gxpad = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=gy.dtype)
         for rows, cols in _offsets(self.kernel, self.stride, *gy.shape[2:]):
             gxpad[:, :, rows, cols] += g

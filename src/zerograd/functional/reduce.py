@@ -119,6 +119,9 @@ class MaxDim(Function):
     """(values, indices) of the max along one ``dim``;  the gradient goes to the chosen index.
 
     gx = zeros with gy put at ``indices`` along ``dim``
+
+    Forward also leaves the indices as ``self.indices`` for the wrapper, which takes them (and
+    sets them to None); backward reads them, with ``dim`` kept, from ``save_for_backward``.
     """
 
     def __init__(self, dim, keepdim, largest=True):
@@ -127,7 +130,8 @@ class MaxDim(Function):
     def forward(self, x):
         xp = array_module(x)
         idx = (x.argmax if self.largest else x.argmin)(axis=self.dim, keepdims=True)
-        self.idx, self.in_shape, self.in_dtype = idx, x.shape, x.dtype
+        self.save_for_backward(idx)
+        self.in_shape, self.in_dtype = x.shape, x.dtype
         y = xp.take_along_axis(x, idx, axis=self.dim)
         if not self.keepdim:
             y, idx = y.squeeze(self.dim), idx.squeeze(self.dim)
@@ -135,10 +139,11 @@ class MaxDim(Function):
         return y
 
     def backward(self, gy):
+        (idx,) = self.saved
         xp = array_module(gy)
         gx = xp.zeros(self.in_shape, self.in_dtype)
         g = gy if self.keepdim else xp.expand_dims(gy, self.dim)
-        xp.put_along_axis(gx, self.idx, g, axis=self.dim)
+        xp.put_along_axis(gx, idx, g, axis=self.dim)
         return gx
 
 
@@ -233,7 +238,8 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
         return values_indices(x, Tensor._wrap(array_module(x.data).zeros((), "int64")))
     fn = MaxDim(a[0], k, largest)
     values = fn(x)
-    return values_indices(values, Tensor._wrap(fn.indices))
+    indices, fn.indices = fn.indices, None  # taken: the node keeps only what backward saved
+    return values_indices(values, Tensor._wrap(indices))
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
