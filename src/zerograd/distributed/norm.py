@@ -61,18 +61,19 @@ class _SyncBatchNorm(Function):
         var = xp.square(xc).sum(axis=self.axes)
         comm.all_reduce(var)
         var /= M
-        self.count, self.mean, self.var = M, mu, var
-        self.inv_std = 1 / xp.sqrt(var.reshape(self.pshape) + self.eps)
+        self.count = M
+        self.mean, self.var = mu, var  # side outputs for the layer's running statistics
+        inv_std = 1 / xp.sqrt(var.reshape(self.pshape) + self.eps)
         xhat = xc
-        xhat *= self.inv_std
-        self.save_for_backward(xhat, weight)
+        xhat *= inv_std
+        self.save_for_backward(xhat, weight, inv_std)
         y = xhat * weight.reshape(self.pshape) if weight is not None else xhat.copy()
         if bias is not None:
             y += bias.reshape(self.pshape)
         return y
 
     def backward(self, gy):
-        xhat, weight = self.saved
+        xhat, weight, inv_std = self.saved
         need_x, need_w, need_b = self.needs_input_grad
         xp = array_module(gy)
         gbeta = gy.sum(axis=self.axes)
@@ -81,7 +82,7 @@ class _SyncBatchNorm(Function):
         if need_x:  # the same on every rank, so every rank joins this Allreduce
             C, M = gbeta.size, self.count
             sums = comm.all_reduce(xp.concatenate([gbeta, ggamma]))
-            scale = self.inv_std if weight is None else weight.reshape(self.pshape) * self.inv_std
+            scale = inv_std if weight is None else weight.reshape(self.pshape) * inv_std
             gx = xhat * (sums[C:].reshape(self.pshape) / -M)
             gx += gy
             gx -= sums[:C].reshape(self.pshape) / M
@@ -123,11 +124,12 @@ class SyncBatchNorm(BatchNormBase):
                 momentum = 1.0 / int(self.num_batches_tracked.item())
         fn = _SyncBatchNorm(float(self.eps))
         y = fn(x, self.weight, self.bias)
+        mean, var, fn.mean, fn.var = fn.mean, fn.var, None, None  # the node keeps no array
         if self.track_running_stats:
             M = fn.count
-            unbiased = fn.var * (M / (M - 1))  # the running variance is unbiased, as in PyTorch
+            unbiased = var * (M / (M - 1))  # the running variance is unbiased, as in PyTorch
             with no_grad():
-                self.running_mean.mul_(1 - momentum).add_(fn.mean, alpha=momentum)
+                self.running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
                 self.running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
         return y
 
