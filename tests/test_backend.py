@@ -14,6 +14,14 @@ def test_array_module_is_numpy_on_cpu():
     assert backend.array_module(np.zeros(2)) is np
 
 
+def test_array_module_looks_at_what_it_is_given():
+    for x in (np.zeros((2, 3), "float32"), np.float32(1.0), np.int64(3), 1.5, 2, True, [1, 2]):
+        assert backend.array_module(x) is np
+    for x in (zg.ones(2), "text", None, object()):
+        with pytest.raises(TypeError, match=f"no array module owns a {type(x).__name__}"):
+            backend.array_module(x)
+
+
 @pytest.mark.parametrize(
     "shape_in, shape_out",
     [((2, 3, 4), (3, 4)), ((2, 3, 4), (1, 4)), ((2, 3, 4), (3, 1)), ((2, 3), ()), ((5,), (5,))],

@@ -35,3 +35,26 @@ def test_no_module_imports_below_a_definition():
             elif isinstance(node, (ast.Import, ast.ImportFrom)) and seen:
                 late.append(f"{path.relative_to(ROOT)}:{node.lineno} (after {seen})")
     assert late == []
+
+
+def test_no_local_name_shadows_a_module_import():
+    # a local variable named like an import hides it for the rest of the function (nn/rnn.py's
+    # layer_input was one): rename the local
+    shadows = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {
+            (a.asname or a.name).split(".")[0]
+            for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for a in node.names
+        } - {"annotations"}
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            for node in ast.walk(fn):
+                stored = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+                name = node.id if stored else node.arg if isinstance(node, ast.arg) else None
+                if name in imported:
+                    shadows.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert shadows == []

@@ -3,7 +3,7 @@
 Every other layer asks this module for arrays instead of importing ``numpy`` (or ``cupy``) itself,
 so a GPU array module can slot in here without touching any op.
 
-- ``array_module(x)`` returns the module that owns ``x`` (``numpy`` now).
+- ``array_module(x)`` returns the module that owns ``x``, by its type (``numpy`` for NumPy's).
 - The default floating dtype is float32, as in PyTorch; ``set_default_dtype`` changes it.
 - ``manual_seed(n)`` reseeds the single ``numpy.random.Generator`` that every random thing in the
   library draws from (``randn``, ``rand``, dropout, init, shuffling), so one seed repeats a run.
@@ -47,19 +47,40 @@ int64 = numpy.int64
 bool_ = numpy.bool_
 
 _ARRAY_TYPES = (numpy.ndarray,)
+# each array module with the types it owns: arrays and their scalars. A GPU module (cupy) would
+# add its row here, the one place that imports it.
+_ARRAY_MODULES = ((numpy, (numpy.ndarray, numpy.generic)),)
+# Python's own values: NumPy makes arrays of them
+_HOST_VALUES = (bool, int, float, complex, list, tuple)
 _default_dtype = numpy.dtype(numpy.float32)
 
 
 def array_module(x):
-    """Return the array module (``numpy``) that owns ``x``.
+    """The array module that owns ``x``, chosen by its type: ``numpy`` for a NumPy array or
+    NumPy scalar, and for Python numbers, bools, lists and tuples (NumPy makes arrays of them).
+
+    Raises
+    ------
+    TypeError
+        For anything else, e.g. a Tensor (pass ``t.data``, its array).
 
     Examples
     --------
     >>> import numpy as np
     >>> array_module(np.zeros(3)) is np
     True
+    >>> array_module(np.float32(1.0)) is np
+    True
     """
-    return numpy
+    for module, types in _ARRAY_MODULES:
+        if isinstance(x, types):
+            return module
+    if isinstance(x, _HOST_VALUES):
+        return numpy
+    raise TypeError(
+        f"array_module: no array module owns a {type(x).__name__}; pass an array (a Tensor's "
+        "is its .data), a NumPy scalar or a Python number or list."
+    )
 
 
 def is_array(x) -> bool:

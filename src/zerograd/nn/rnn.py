@@ -91,12 +91,12 @@ class RNNBase(Module):
         G, H = self._gates, hidden_size
         # PyTorch's names and order: layer by layer, forward direction then "_reverse"
         for k in range(num_layers):
-            layer_input = input_size if k == 0 else H * self._directions
+            in_features = input_size if k == 0 else H * self._directions  # layer k reads this
             for suffix in self._suffixes:
                 setattr(
                     self,
                     f"weight_ih_l{k}{suffix}",
-                    Parameter(empty(G * H, layer_input, dtype=dtype)),
+                    Parameter(empty(G * H, in_features, dtype=dtype)),
                 )
                 setattr(self, f"weight_hh_l{k}{suffix}", Parameter(empty(G * H, H, dtype=dtype)))
                 if bias:

@@ -352,9 +352,7 @@ def _silent(*args, **kwargs) -> None:
 
 
 def _run(config, resume, overwrite, say, world) -> RunResult:
-    import zerograd as zg
-
-    from .. import models
+    from .. import backend, models
 
     main = world is None or world.rank == 0
     folder = RunFolder(config.run_dir)
@@ -366,7 +364,7 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
     else:
         train_set, test_set, source = _distributed_datasets(config, world, say)
     train_set, val_set = _split_validation(config, train_set)
-    zg.manual_seed(config.seed)
+    backend.manual_seed(config.seed)
     model = models.create(config.model, **config.model_options)
     optimizer = _optimizer(config, model)
     held_before = folder.held_files() if main else []
@@ -418,7 +416,7 @@ def _interrupted_message(folder: RunFolder, config: RunConfig) -> str:
 
 
 def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data, world, say):
-    from .. import distributed, nn
+    from .. import backend, distributed, nn
     from ..data import DataLoader
     from ..io import atomic_write, save
     from .callbacks import LRSchedulerCallback, MetricsLogger, ModelCheckpoint, ProgressBar
@@ -438,10 +436,8 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
         model = distributed.SyncBatchNorm.convert_sync_batchnorm(model)
         net = distributed.DistributedDataParallel(model)  # rank 0's weights on every rank
         if world.rank > 0:  # dropout masks and augmentations: a stream of its own per rank
-            import zerograd as zg
-
             own = np.random.SeedSequence([config.seed, world.rank, start_epoch])
-            zg.manual_seed(int(own.generate_state(1)[0]))
+            backend.manual_seed(int(own.generate_state(1)[0]))
         # the order of the global batches comes from (seed, epoch): the same at any world size
         loader = distributed.DistributedLoader(loader, seed=config.seed)
         test_loader = distributed.DistributedLoader(test_loader, seed=config.seed)
