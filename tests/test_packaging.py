@@ -3,6 +3,9 @@ list), and the arrows point down only (no import hides at the bottom of a module
 cycle)."""
 
 import ast
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,49 @@ def test_no_local_name_shadows_a_module_import():
                 if name in imported:
                     shadows.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
     assert shadows == []
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("importlinter") is None,
+    reason="needs import-linter (checks the layers contract): pip install import-linter, or the "
+    "test extra",
+)
+def test_the_layers_contract_holds():
+    # lint-imports reads [tool.importlinter] in pyproject.toml: the layers of DESIGN.md
+    code = "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def _package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_no_underscore_name_is_imported_from_another_package():
+    # DESIGN.md: packages talk through public names; an underscore name stays inside its
+    # module's package (zerograd._version, the version's own module, is for everyone)
+    crossings = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT / "src").with_suffix("").parts)
+        here = parts[:-1]  # the package relative imports start from
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not (node.level or node.module):
+                continue
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module
+            if not target.startswith("zerograd") or target == "zerograd._version":
+                continue
+            for alias in node.names:
+                full = f"{target}.{alias.name}".split(".")
+                private = [p for p in full[1:] if p.startswith("_") and not p.startswith("__")]
+                if private and _package_of(f"{target}.{alias.name}") != _package_of(module):
+                    crossings.append(f"{module}: from {target} import {alias.name}")
+    assert crossings == []
