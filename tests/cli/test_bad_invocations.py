@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import io
 import json
 import os
@@ -105,7 +106,7 @@ def _digit() -> np.ndarray:
 
 
 def png(image=None, fmt="PNG") -> bytes:
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image", reason='needs Pillow: pip install "zerograd[image]"')
 
     buffer = io.BytesIO()
     Image.fromarray(_digit() if image is None else image).save(buffer, fmt)
@@ -949,6 +950,9 @@ def test_bad_invocation(c, tmp_path, finished_run):
     if reason:
         pytest.skip(reason)
     r, changed = run_case(c, tmp_path, finished_run)
+    for extra, module in (("image", "PIL"), ("onnx", "onnxruntime")):  # refused for want of it
+        if f'"zerograd[{extra}]"' in r.err and importlib.util.find_spec(module) is None:
+            pytest.skip(f'needs the {extra} extra: pip install "zerograd[{extra}]"')
     check(c, r, changed)
 
 
