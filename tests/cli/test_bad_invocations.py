@@ -342,9 +342,7 @@ case("train-data-dir-missing", ["train", "--data-dir", "nowhere", "--out", "new"
      2, r"--data-dir nowhere: no such folder; pass the folder that holds mnist/")  # fmt: skip
 case("train-data-dir-file", ["train", "--data-dir", "notes.txt", "--out", "new", "--epochs", "1"],
      2, r"--data-dir notes.txt is a file", "notes.txt is a text file",
-     put({"notes.txt": "my notes\n"}),
-     xfail="the run layer calls a --data-dir that is a file 'no such folder'; it should say the "
-     "path is a file, not a folder")  # fmt: skip
+     put({"notes.txt": "my notes\n"}))  # fmt: skip
 case("train-fashion-no-data", ["train", "--dataset", "fashion-mnist", "--out", "new"], 1,
      r"the fashion-mnist files were not found \(looked in \$ZEROGRAD_DATA and the cache",
      "no data files anywhere", no_data)  # fmt: skip
@@ -361,10 +359,8 @@ case("train-out-under-a-file", ["train", *NEW, "--out", "notes.txt/run"], 2,
 case("train-out-read-only", ["train", *NEW, "--out", "locked/run"], 2,
      "--out locked/run: no permission to write in locked", "locked/ is read-only (chmod 500)",
      read_only("locked"), needs="non-root")  # fmt: skip
-case("train-out-proc", ["train", *NEW, "--out", PROC], 2, f"--out {PROC}", needs="root",
-     xfail="a folder that cannot be made is found only when the run takes its folder, after the "
-     "data is loaded, and said as the system's 'No such file or directory' with exit 1; it should "
-     "be refused before any work, naming --out, with exit 2")  # fmt: skip
+case("train-out-proc", ["train", *NEW, "--out", PROC], 2,
+     f"--out {PROC}: folders cannot be made in /proc", needs="root")  # fmt: skip
 case("train-finished-run", ["train", *NEW, "--out", "run"], 2,
      "run already holds a finished run .*; pass --resume to continue it, --overwrite to replace "
      "it, or another --out", "run/ is a finished run", with_run())  # fmt: skip
@@ -399,9 +395,8 @@ case("train-resume-before-first-checkpoint", [*RESUME, "--epochs", "2"], 2,
      "epoch ended\\); start the run without --resume", "run/ holds only config.json",
      with_run(keep_only("config.json")))  # fmt: skip
 for id, args, match in [
-    # the run used the embedded MNIST sample, which has no Fashion-MNIST twin: refused first
     ("dataset", ["--dataset", "fashion-mnist"],
-     "--sample: the package embeds a sample of MNIST only, not fashion-mnist"),
+     "cannot resume run: it was trained with dataset='mnist', this asks for 'fashion-mnist'"),
     ("model", ["--model", "simple-cnn"], "it was trained with model='mlp', this asks for "
      "'simple-cnn'. Resume with the run's own settings"),
     ("seed", ["--seed", "7"], "it was trained with seed=0, this asks for 7"),
@@ -443,28 +438,19 @@ case("train-resume-garbage-last", [*RESUME, "--epochs", "2"], 1,
      r"run/last.safetensors is damaged \(.*not a valid safetensors file",
      "run/last.safetensors is 4 kB of garbage",
      with_run(write("last.safetensors", b"\x17garbage" * 512)))  # fmt: skip
-NOT_STOPPED = (
-    "the message says the run 'stopped before its first epoch ended' whenever the "
-    "folder has a config.json, here of a finished run; it should say only that there "
-    "is no such checkpoint"
-)
 case("train-resume-best-missing", [*RESUME[:-1], "best", "--epochs", "2"], 2,
      "--resume: no checkpoint at run/best.safetensors(?!.*stopped before its first epoch)",
-     "run/ finished, without best.safetensors", with_run(drop("best.safetensors")),
-     xfail=NOT_STOPPED)  # fmt: skip
+     "run/ finished, without best.safetensors", with_run(drop("best.safetensors")))  # fmt: skip
 case("train-resume-file-missing", [*RESUME[:-1], "nothere.safetensors", "--epochs", "2"], 2,
      "--resume: no checkpoint at nothere.safetensors(?!.*stopped before its first epoch)",
-     "run/ is a finished run", with_run(), xfail=NOT_STOPPED)  # fmt: skip
+     "run/ is a finished run", with_run())  # fmt: skip
 case("train-resume-file-weights", [*RESUME[:-1], "run/model.safetensors", "--epochs", "2"], 1,
      r"run/model.safetensors is not a checkpoint of zerograd train", "run/ is a finished run",
      with_run())  # fmt: skip
 case("train-resume-file-text", [*RESUME[:-1], "notes.txt", "--epochs", "2"], 1,
      r"notes.txt is not a (safetensors )?checkpoint(?!.*--overwrite)",
      "run/ is a finished run; notes.txt is a text file",
-     put({"notes.txt": "my notes\n"}, run=True),
-     xfail="a --resume FILE that is no checkpoint at all is called damaged and answered with "
-     "'start again with --overwrite', which would throw the run away; it should say the file is "
-     "not a checkpoint and leave --overwrite out")  # fmt: skip
+     put({"notes.txt": "my notes\n"}, run=True))  # fmt: skip
 for id, setup, edit, match in [
     ("invalid-json", '{"dataset": "mnist",', write("config.json", '{"dataset": "mnist",'),
      r"run/config.json: it is not valid JSON \(Expecting property name"),

@@ -161,8 +161,7 @@ def test_a_changed_lr_or_schedule_is_applied_and_reported(no_data):
 @pytest.mark.parametrize(
     "change, what",
     [
-        # the run used the embedded MNIST sample, which has no Fashion-MNIST twin: refused first
-        (["--dataset", "fashion-mnist"], "--sample: the package embeds a sample of MNIST only"),
+        (["--dataset", "fashion-mnist"], "cannot resume .*dataset='mnist', this asks for 'fashion"),
         (["--model", "simple-cnn"], "cannot resume .*model='mlp', this asks for 'simple-cnn'"),
         (["--optimizer", "adam"], "cannot resume .*optimizer='momentum', this asks for 'adam'"),
         (["--seed", "7"], "cannot resume .*seed=0, this asks for 7"),

@@ -36,17 +36,21 @@ def config_from_args(args):
     """The run's configuration: the defaults, or on ``--resume`` the run's own configuration,
     updated with what the command line gave."""
     from ..train import RunConfig, read_run_config
+    from ..train.run import check_same_run
 
     given = _given(args)
     dropout = getattr(args, "dropout", None)
     if args.resume:
         base = RunConfig(**{k: given[k] for k in ("dataset", "model") if k in given})
         folder = run_folder(given.get("out") or base.run_dir, "--out")
-        config = read_run_config(folder).replace(**{**given, "out": folder})
+        saved = read_run_config(folder)
+        config = saved.replace(**{**given, "out": folder})
     else:
         config = RunConfig(**given)
     if dropout is not None:
         config = config.replace(model_options={**config.model_options, "dropout": dropout})
+    if args.resume:  # another data set or model is another run: say so before other problems
+        check_same_run(config, saved, folder)
     return config
 
 

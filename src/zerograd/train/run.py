@@ -26,7 +26,14 @@ import numpy as np
 from .config import CHANGEABLE, IDENTITY, OPTIMIZERS, ConfigError, RunConfig, RunError
 from .rundir import RunFolder
 
-__all__ = ["run", "RunResult", "Interrupted", "read_run_config", "load_datasets"]
+__all__ = [
+    "run",
+    "RunResult",
+    "Interrupted",
+    "read_run_config",
+    "load_datasets",
+    "check_same_run",
+]
 
 
 class Interrupted(RunError, KeyboardInterrupt):
@@ -60,7 +67,14 @@ def load_datasets(config: RunConfig, say=print):
     from ..data import datasets
 
     cls = datasets.MNIST if config.dataset == "mnist" else datasets.FashionMNIST
-    if config.data_dir is not None and not os.path.isdir(config.data_dir):
+    if config.data_dir is not None and os.path.exists(config.data_dir):
+        if not os.path.isdir(config.data_dir):
+            raise RunError(
+                f"--data-dir {config.data_dir} is a file, not a folder; pass the folder that "
+                f"holds {config.dataset}/ with the IDX files.",
+                2,
+            )
+    elif config.data_dir is not None:
         raise RunError(
             f"--data-dir {config.data_dir}: no such folder; pass the folder that holds "
             f"{config.dataset}/ with the IDX files, or leave --data-dir out.",
@@ -213,20 +227,40 @@ def read_run_config(folder) -> RunConfig:
     )
 
 
+def check_same_run(config: RunConfig, saved: RunConfig, folder: str) -> None:
+    """Refuse to resume ``saved``'s run as ``config`` when that would be another run: a
+    ``RunError`` naming each difference (data set, model, seed, split, batch, optimizer ...)."""
+    clash = config.differences(saved, IDENTITY + ("optimizer",))
+    if clash:
+        listed = "; ".join(
+            f"it was trained with {k}={b!r}, this asks for {a!r}" for k, a, b in clash
+        )
+        raise RunError(
+            f"cannot resume {folder}: {listed}. Resume with the run's own settings (leave those "
+            "options out), or start a new run with another --out.",
+            2,
+        )
+
+
 def _resume_point(folder: RunFolder, config: RunConfig, resume) -> tuple:
     """``(checkpoint path, its extra data, saved config, changes)`` or a ``RunError`` saying why
     this cannot be resumed and what to do."""
     which = "last" if resume is True else resume
     path = folder.file(f"{which}.safetensors") if which in ("last", "best") else os.fspath(which)
     if not os.path.exists(path):
-        started = " (the run there stopped before its first epoch ended)" if os.path.exists(
-            folder.file("config.json")) else ""  # fmt: skip
-        raise RunError(
-            f"--resume: no checkpoint at {path}{started}; start the run without --resume, or "
-            "check --out.",
-            2,
-        )
+        if which == "last" and set(folder.held_files()) <= {"config.json", "metrics.csv"}:
+            raise RunError(
+                f"--resume: no checkpoint at {path} (the run there stopped before its first "
+                "epoch ended); start the run without --resume.",
+                2,
+            )
+        raise RunError(f"--resume: no checkpoint at {path}; check the name and --out.", 2)
     problem = _damage(path)
+    if problem is not None and which not in ("last", "best"):
+        raise RunError(
+            f"--resume {path} is not a checkpoint zerograd can read ({problem}); pass --resume "
+            "last, --resume best, or another checkpoint file."
+        )
     if problem is not None:
         best = folder.file("best.safetensors")
         if which == "last" and os.path.exists(best) and _damage(best) is None:
@@ -235,7 +269,10 @@ def _resume_point(folder: RunFolder, config: RunConfig, resume) -> tuple:
                 f"{path} is damaged ({problem}); {best} (epoch {epoch}) is whole: resume from it "
                 "with --resume best."
             )
-        raise RunError(f"{path} is damaged ({problem}); start again with --overwrite.")
+        raise RunError(
+            f"{path} is damaged ({problem}) and no other checkpoint of the run is whole; start "
+            "the run again with --overwrite (the damaged run is replaced)."
+        )
     extra = _checkpoint_extra(path)
     saved = extra.get("config")
     saved = (
@@ -243,16 +280,7 @@ def _resume_point(folder: RunFolder, config: RunConfig, resume) -> tuple:
         if isinstance(saved, dict)
         else read_run_config(folder.path)
     )
-    clash = config.differences(saved, IDENTITY + ("optimizer",))
-    if clash:
-        listed = "; ".join(
-            f"it was trained with {k}={b!r}, this asks for {a!r}" for k, a, b in clash
-        )
-        raise RunError(
-            f"cannot resume {folder.path}: {listed}. Resume with the run's own settings (leave "
-            "those options out), or start a new run with another --out.",
-            2,
-        )
+    check_same_run(config, saved, folder.path)
     if config.epochs <= extra["epoch"] and os.path.exists(folder.file("results.json")):
         raise RunError(
             f"{folder.path} has already trained {_plural(extra['epoch'], 'epoch')}; pass --epochs "

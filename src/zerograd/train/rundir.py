@@ -50,6 +50,12 @@ class RunFolder:
         existing = existing or "."
         if not os.path.isdir(existing):
             raise RunError(f"--out {path}: {existing} is a file, so the folder cannot be made.", 2)
+        if not self._can_create_in(existing):
+            raise RunError(
+                f"--out {path}: folders cannot be made in {existing}; pass a folder you can "
+                "write to.",
+                2,
+            )
         if not os.access(existing, os.W_OK | os.X_OK):
             raise RunError(
                 f"--out {path}: no permission to write in {existing}; pass a folder you can "
@@ -69,6 +75,18 @@ class RunFolder:
                 "continue it, --overwrite to replace it, or another --out.",
                 2,
             )
+
+    @staticmethod
+    def _can_create_in(folder: str) -> bool:
+        """Whether a folder can be made in ``folder`` (tried, then removed): permissions alone
+        do not tell for root, or for file systems such as /proc."""
+        import tempfile
+
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".zerograd-probe-", dir=folder))
+        except OSError:
+            return False
+        return True
 
     def acquire(self) -> None:
         """Create the folder if needed and take its lock; a second run is refused at once."""
