@@ -34,7 +34,7 @@ __all__ = [
 
 
 def _make(array, requires_grad: bool) -> Tensor:
-    t = Tensor._wrap(array)
+    t = Tensor.wrap(array)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -102,7 +102,7 @@ def as_tensor(data, dtype=None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.resolve_dtype(dtype)):
         return data
     if backend.is_array(data) and (dtype is None or data.dtype == backend.resolve_dtype(dtype)):
-        return Tensor._wrap(data)
+        return Tensor.wrap(data)
     return tensor(data, dtype=dtype)
 
 
@@ -186,7 +186,7 @@ def randint(low, high=None, size=(), dtype=None) -> Tensor:
     if high is None:
         low, high = 0, low
     dtype = backend.resolve_dtype(numpy.int64 if dtype is None else dtype)
-    return Tensor._wrap(
+    return Tensor.wrap(
         backend.generator().integers(
             low, high, _shape((size,) if isinstance(size, (tuple, list)) else (size,)), dtype=dtype
         )

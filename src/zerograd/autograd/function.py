@@ -143,24 +143,24 @@ class Function:
         if not record:
             self.saved = None
             if type(y) is tuple:
-                return tuple(Tensor._wrap(as_array(o)) for o in y)
+                return tuple(Tensor.wrap(as_array(o)) for o in y)
             if not is_array(y):
                 y = as_array(y)
             view_of = inputs[0] if self.view and isinstance(inputs[0], Tensor) else None
-            return Tensor._wrap(y, vbox=None if view_of is None else view_of._vbox)
+            return Tensor.wrap(y, vbox=None if view_of is None else view_of._vbox)
 
         self.inputs = inputs
         self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         self._grads = None
         self._retained = None
         if type(y) is tuple:
-            outs = tuple(Tensor._wrap(as_array(o), self, i) for i, o in enumerate(y))
+            outs = tuple(Tensor.wrap(as_array(o), self, i) for i, o in enumerate(y))
             self._out_meta = [(o.shape, o.dtype) for o in outs]
         else:
             if not is_array(y):
                 y = as_array(y)
             vbox = inputs[0]._vbox if self.view and isinstance(inputs[0], Tensor) else None
-            outs = (Tensor._wrap(y, self, 0, vbox),)
+            outs = (Tensor.wrap(y, self, 0, vbox),)
             self._out_meta = None
         # remember the versions of the tensors whose arrays backward will read: their counters,
         # not the tensors, so a saved output (exp, sigmoid) makes no node -> output -> node cycle
@@ -296,7 +296,7 @@ def _accumulate_leaf(t: Tensor, g, shared: bool) -> None:
             g = g.copy()  # .grad must own its array: optimizers and users edit it in place
         if g.dtype != t.data.dtype:
             g = g.astype(t.data.dtype)
-        t.grad = Tensor._wrap(g)
+        t.grad = Tensor.wrap(g)
     else:
         t.grad.data += g
 

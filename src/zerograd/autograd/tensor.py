@@ -60,8 +60,12 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, data, creator=None, index=0, vbox=None):
-        """Internal fast constructor: no checks, ``data`` must already be a backend array."""
+    def wrap(cls, data, creator=None, index=0, vbox=None):
+        """A Tensor around ``data`` with no copy and no checks: the fast constructor the ops,
+        optimizers and loaders use. ``data`` must already be a backend array of the dtype wanted
+        (``zerograd.tensor`` is the checked way); ``creator``, ``index`` and ``vbox`` are the
+        engine's (the Function that made it, which output it is, the version counter it shares
+        with the tensor it is a view of)."""
         t = cls.__new__(cls)
         t.data = data
         t.grad = None
@@ -157,7 +161,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its version counter) but outside the graph."""
-        return Tensor._wrap(self.data, vbox=self._vbox)
+        return Tensor.wrap(self.data, vbox=self._vbox)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (only leaves, only floating dtypes), return self."""
@@ -206,7 +210,10 @@ class Tensor:
                 "out-of-place form, or detach() the operand."
             )
 
-    def _bump(self) -> Tensor:
+    def bump_version(self) -> Tensor:
+        """Record that the array was changed in place outside the in-place methods (an
+        optimizer step, an init scheme, load_state_dict), so a graph that saved it refuses to
+        backpropagate through the old values."""
         self._vbox[0] += 1
         return self
 
@@ -222,7 +229,7 @@ class Tensor:
                 f"place with an operand of shape {oshape}: {e}. The result must keep the "
                 "tensor's shape and dtype; use the out-of-place form otherwise."
             ) from None
-        return self._bump()
+        return self.bump_version()
 
     def add_(self, other, alpha=1) -> Tensor:
         if alpha == 1:
@@ -266,7 +273,7 @@ class Tensor:
                 f"__setitem__: can't assign a value of shape {getattr(v, 'shape', ())} to "
                 f"index {key!r} of a tensor of shape {self.shape}: {e}"
             ) from None
-        self._bump()
+        self.bump_version()
 
     # --- printing ---------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -61,19 +61,19 @@ def default_collate(batch):
         )
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return Tensor._wrap(_stack([b.data for b in batch], len(batch)))
+        return Tensor.wrap(_stack([b.data for b in batch], len(batch)))
     if backend.is_array(elem) or isinstance(elem, numpy.generic):
         if elem.dtype.kind not in "biufc":
             raise TypeError(
                 f"default_collate: can't make a tensor of arrays of dtype {elem.dtype}."
             )
-        return Tensor._wrap(_stack([numpy.asarray(b) for b in batch], len(batch)))
+        return Tensor.wrap(_stack([numpy.asarray(b) for b in batch], len(batch)))
     if isinstance(elem, bool):
-        return Tensor._wrap(numpy.array(batch, dtype=numpy.bool_))
+        return Tensor.wrap(numpy.array(batch, dtype=numpy.bool_))
     if isinstance(elem, int):
-        return Tensor._wrap(numpy.array(batch, dtype=numpy.int64))
+        return Tensor.wrap(numpy.array(batch, dtype=numpy.int64))
     if isinstance(elem, float):
-        return Tensor._wrap(numpy.array(batch, dtype=backend.get_default_dtype()))
+        return Tensor.wrap(numpy.array(batch, dtype=backend.get_default_dtype()))
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, Mapping):

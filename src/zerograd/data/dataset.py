@@ -73,7 +73,7 @@ class SampleBatch(Sequence):
 
 def _wrap_arrays(x):
     if backend.is_array(x):
-        return Tensor._wrap(x)
+        return Tensor.wrap(x)
     if isinstance(x, dict):
         return {k: _wrap_arrays(v) for k, v in x.items()}
     if isinstance(x, (tuple, list)):
@@ -135,7 +135,7 @@ class TensorDataset(Dataset):
                         f"TensorDataset: argument {k} is a {type(t).__name__}; pass Tensors or "
                         "NumPy arrays (e.g. zerograd.tensor(data))."
                     )
-                t = Tensor._wrap(t)
+                t = Tensor.wrap(t)
             if t.ndim == 0:
                 raise ValueError(
                     f"TensorDataset: argument {k} is a 0-d tensor; every tensor needs a first "
@@ -153,7 +153,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         i = _check_index(index, len(self), "TensorDataset")
-        return tuple(Tensor._wrap(backend.as_array(t.data[i])) for t in self.tensors)
+        return tuple(Tensor.wrap(backend.as_array(t.data[i])) for t in self.tensors)
 
     def __getitems__(self, indices) -> SampleBatch:
         idx = _as_index_array(indices)

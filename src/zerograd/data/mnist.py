@@ -461,8 +461,8 @@ class MNIST(Dataset):
 
     def __getitem__(self, index):
         i = _check_index(index, len(self), type(self).__name__)
-        image = Tensor._wrap(self._images(self.data[i]))
-        target = Tensor._wrap(self._eye[self.targets[i]]) if self.one_hot else int(self.targets[i])
+        image = Tensor.wrap(self._images(self.data[i]))
+        target = Tensor.wrap(self._eye[self.targets[i]]) if self.one_hot else int(self.targets[i])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:

@@ -76,7 +76,7 @@ class DistributedDataParallel(Module):
         self._check_same_module()
         for _, t in self._states():
             comm.broadcast(t.data, src=0)
-            t._bump()  # changed in place, like load_state_dict
+            t.bump_version()  # changed in place, like load_state_dict
         self._buckets = None
 
     def _states(self):
@@ -150,7 +150,7 @@ class DistributedDataParallel(Module):
                 if p.grad is not None:
                     p.grad.data[...] = g
                 elif flags[i] > 0:
-                    p.grad = Tensor._wrap(g.copy())  # .grad owns its array
+                    p.grad = Tensor.wrap(g.copy())  # .grad owns its array
                 start += n
 
     def sync_buffers(self) -> None:

@@ -448,7 +448,7 @@ def _compare(ufunc_name):
         bd = b.data if isinstance(b, Tensor) else b
         xp = array_module(ad)
         try:
-            return Tensor._wrap(xp.asarray(getattr(xp, ufunc_name)(ad, bd)))
+            return Tensor.wrap(xp.asarray(getattr(xp, ufunc_name)(ad, bd)))
         except ValueError:
             raise ValueError(
                 f"{ufunc_name}: cannot broadcast shapes {shape_of(ad)} and {shape_of(bd)}."

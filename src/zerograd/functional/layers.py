@@ -163,4 +163,4 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         )
     out = xp.zeros(t.shape + (num_classes,), dtype="int64")
     xp.put_along_axis(out, t.data[..., None].astype("int64"), 1, axis=-1)
-    return Tensor._wrap(out)
+    return Tensor.wrap(out)

@@ -312,7 +312,7 @@ def _check(op: str, gates: int, x, states, weight_ih, weight_hh, bias_ih, bias_h
 def _state(s, x, H) -> Tensor:
     """The given initial state as a Tensor, or zeros (N, H) like PyTorch's default."""
     if s is None:
-        return Tensor._wrap(array_module(x.data).zeros((x.shape[1], H), dtype=x.dtype))
+        return Tensor.wrap(array_module(x.data).zeros((x.shape[1], H), dtype=x.dtype))
     return as_tensor(s)
 
 

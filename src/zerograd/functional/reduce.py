@@ -235,11 +235,11 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
             "use amax/amin for several."
         )
     if x.ndim == 0:
-        return values_indices(x, Tensor._wrap(array_module(x.data).zeros((), "int64")))
+        return values_indices(x, Tensor.wrap(array_module(x.data).zeros((), "int64")))
     fn = MaxDim(a[0], k, largest)
     values = fn(x)
     indices, fn.indices = fn.indices, None  # taken: the node keeps only what backward saved
-    return values_indices(values, Tensor._wrap(indices))
+    return values_indices(values, Tensor.wrap(indices))
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -300,10 +300,10 @@ def _arg(op, x, dim, keepdim, axis, keepdims):
     data = x.data
     if a is None:
         r = getattr(data, op)()
-        return Tensor._wrap(
+        return Tensor.wrap(
             array_module(data).asarray(r, dtype="int64").reshape((1,) * x.ndim if k else ())
         )
-    return Tensor._wrap(getattr(data, op)(axis=a[0], keepdims=k).astype("int64", copy=False))
+    return Tensor.wrap(getattr(data, op)(axis=a[0], keepdims=k).astype("int64", copy=False))
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:

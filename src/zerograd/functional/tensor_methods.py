@@ -100,8 +100,8 @@ def _bind():
         "argmin",
     ):
         setattr(T, name, getattr(R, name))
-    T.any = lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k))
-    T.all = lambda self, *a, **k: Tensor._wrap(self.data.all(*a, **k))
+    T.any = lambda self, *a, **k: Tensor.wrap(self.data.any(*a, **k))
+    T.all = lambda self, *a, **k: Tensor.wrap(self.data.all(*a, **k))
     # activations PyTorch has as methods
     for name in ("sigmoid", "tanh", "relu", "softmax", "log_softmax"):
         setattr(T, name, getattr(A, name))

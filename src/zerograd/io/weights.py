@@ -281,7 +281,7 @@ def _read(path):
         arrays = {}
         for key, dtype, shape, (begin, end) in sorted(entries, key=lambda e: e[3]):
             arrays[key] = _read_array(f, path, key, dtype, shape, end - begin)
-    return OrderedDict((key, Tensor._wrap(arrays[key])) for key, *_ in entries), metadata
+    return OrderedDict((key, Tensor.wrap(arrays[key])) for key, *_ in entries), metadata
 
 
 def _read_array(f, path, key: str, dtype: str, shape: tuple, nbytes: int):

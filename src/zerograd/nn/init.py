@@ -62,7 +62,7 @@ def _fan_in_out(t: Tensor) -> tuple:
 def _fill(t: Tensor, values) -> Tensor:
     with no_grad():
         t.data[...] = values
-        t._bump()
+        t.bump_version()
     return t
 
 

@@ -377,7 +377,7 @@ class Module:
             if t.dtype.kind == "f" and t.dtype != d:
                 t.data = t.data.astype(d)
                 if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad.data.astype(d))
+                    t.grad = Tensor.wrap(t.grad.data.astype(d))
         return self
 
     def float(self):
@@ -458,7 +458,7 @@ class Module:
         with no_grad():
             for k, v in values.items():
                 own[k].data[...] = v  # same array as the parameter: copied in place
-                own[k]._bump()
+                own[k].bump_version()
         return _IncompatibleKeys(missing, unexpected)
 
     def _not_a_state_dict(self, value) -> str:

@@ -83,7 +83,7 @@ class Embedding(Module):
         if self.padding_idx is not None:
             with no_grad():
                 self.weight.data[self.padding_idx] = 0
-                self.weight._bump()
+                self.weight.bump_version()
 
     @classmethod
     def from_pretrained(

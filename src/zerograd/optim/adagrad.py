@@ -87,7 +87,7 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             xp = backend.array_module(p.data)
             total = xp.full_like(p.data, group["initial_accumulator_value"])
-            self.state[p] = {"step": 0, "sum": Tensor._wrap(total)}
+            self.state[p] = {"step": 0, "sum": Tensor.wrap(total)}
 
     def _step_group(self, group: dict) -> None:
         lr = float(group["lr"])
@@ -103,7 +103,7 @@ class Adagrad(Optimizer):
             if not state:
                 state["step"] = 0
                 total = xp.full_like(theta, group["initial_accumulator_value"])
-                state["sum"] = Tensor._wrap(total)
+                state["sum"] = Tensor.wrap(total)
             state["step"] += 1
             step = state["step"]
             g = p.grad.data
@@ -119,4 +119,4 @@ class Adagrad(Optimizer):
             xp.divide(g, tmp, out=tmp)  # tmp = g / (sqrt(s) + eps)
             tmp *= clr
             theta -= tmp
-            p._bump()
+            p.bump_version()

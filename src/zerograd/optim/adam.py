@@ -108,10 +108,10 @@ class Adam(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = Tensor._wrap(xp.zeros_like(theta))
-                state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(theta))
+                state["exp_avg"] = Tensor.wrap(xp.zeros_like(theta))
+                state["exp_avg_sq"] = Tensor.wrap(xp.zeros_like(theta))
                 if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(theta))
+                    state["max_exp_avg_sq"] = Tensor.wrap(xp.zeros_like(theta))
             state["step"] += 1
             step = state["step"]
             g = p.grad.data
@@ -146,7 +146,7 @@ class Adam(Optimizer):
             xp.divide(m, tmp, out=tmp)  # tmp = m / denominator
             tmp *= step_size
             theta -= tmp
-            p._bump()
+            p.bump_version()
 
 
 class AdamW(Adam):

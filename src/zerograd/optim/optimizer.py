@@ -367,7 +367,7 @@ class Optimizer:
                         )
                         continue
                     xp = backend.array_module(p.data)
-                    restored[k] = Tensor._wrap(xp.array(a, dtype=p.dtype, copy=True))
+                    restored[k] = Tensor.wrap(xp.array(a, dtype=p.dtype, copy=True))
             new_state[p] = restored
         if problems:
             self._raise_load_problems(problems)

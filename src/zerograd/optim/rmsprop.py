@@ -102,11 +102,11 @@ class RMSprop(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = Tensor._wrap(xp.zeros_like(theta))
+                state["square_avg"] = Tensor.wrap(xp.zeros_like(theta))
                 if momentum > 0:
-                    state["momentum_buffer"] = Tensor._wrap(xp.zeros_like(theta))
+                    state["momentum_buffer"] = Tensor.wrap(xp.zeros_like(theta))
                 if centered:
-                    state["grad_avg"] = Tensor._wrap(xp.zeros_like(theta))
+                    state["grad_avg"] = Tensor.wrap(xp.zeros_like(theta))
             state["step"] += 1
             g = p.grad.data
             if weight_decay != 0.0:
@@ -136,4 +136,4 @@ class RMSprop(Optimizer):
             else:
                 tmp *= lr
             theta -= tmp
-            p._bump()
+            p.bump_version()

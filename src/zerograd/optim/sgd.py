@@ -112,7 +112,7 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     b = g.copy()
-                    state["momentum_buffer"] = Tensor._wrap(b)
+                    state["momentum_buffer"] = Tensor.wrap(b)
                 else:
                     b = buf.data
                     b *= momentum
@@ -128,4 +128,4 @@ class SGD(Optimizer):
                 theta -= g
             else:
                 theta -= lr * g
-            p._bump()
+            p.bump_version()
