@@ -71,7 +71,7 @@ def add_command(sub, parents) -> None:
     p = sub.add_parser(
         "lesson",
         parents=parents,
-        help="list or run the course's lessons (perceptron ... CNNs)",
+        help="list or run the course's lessons (perceptron ... transfer learning)",
         description="zerograd lesson list: the lessons in course order. zerograd lesson NAME "
         "[ARGS ...]: run one (NAME like 01_perceptron, perceptron or 1); ARGS go to the lesson, "
         "e.g. --quick for a short run, --out DIR for its pictures, --help for its own options.",
