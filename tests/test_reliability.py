@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from doc_tables import write_or_print
 
 import zerograd as zg
 from zerograd import functional as F
@@ -2656,17 +2657,7 @@ def render_tables() -> str:
 
 
 def main(argv) -> int:
-    tables = render_tables()
-    if "--write" in argv:
-        text = DOC.read_text(encoding="utf-8")
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(f"{head}{START}\n{tables}{END}{tail}", encoding="utf-8")
-        print(f"wrote {len(CASES)} rows to {DOC}")
-    else:
-        sys.stdout.write(tables)
-    return 0
-
+    return write_or_print(DOC, START, END, render_tables(), argv, len(CASES))
 
 if __name__ == "__main__":
     with contextlib.suppress(BrokenPipeError):

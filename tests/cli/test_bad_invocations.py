@@ -38,6 +38,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # cli_helpers, run as a script
 from cli_helpers import call, changes, check_failure, snapshot, train_sample_run  # noqa: E402
+from doc_tables import write_or_print  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 START, END = "<!-- cli table: start -->", "<!-- cli table: end -->"
@@ -1043,19 +1044,7 @@ def main(argv) -> int:
         finished = train_sample_run(base)
         table = render_table(finished)
     section = f"{INTRO}\n{table}"
-    if "--write" in argv:
-        text = DOC.read_text(encoding="utf-8")
-        if START in text:
-            head, rest = text.split(START, 1)
-            _, tail = rest.split(END, 1)
-        else:
-            head, tail = text.rstrip("\n") + "\n\n", "\n"
-        DOC.write_text(f"{head}{START}\n{section}{END}{tail}", encoding="utf-8")
-        print(f"wrote {len(CASES)} rows to {DOC}")
-    else:
-        sys.stdout.write(section)
-    return 0
-
+    return write_or_print(DOC, START, END, section, argv, len(CASES))
 
 if __name__ == "__main__":
     with contextlib.suppress(BrokenPipeError):
