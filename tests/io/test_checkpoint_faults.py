@@ -50,15 +50,45 @@ def stamp(model, opt, epoch: int) -> None:
                 v.data[...] = epoch
 
 
-def writer(folder: str, first_epoch: int) -> None:
-    """The child: save checkpoints over and over, each stamped with its epoch, until killed."""
+def writer(folder: str, first_epoch: int, saves, hold_mid_write: bool) -> None:
+    """The child: save checkpoints over and over, each stamped with its epoch, until killed.
+
+    ``saves`` (a shared counter) counts the completed saves. With ``hold_mid_write`` the child
+    writes part of its first save's bytes, bumps the counter to -1 and waits there to be killed:
+    a kill that surely lands mid-write, however loaded the machine is.
+    """
     model, opt = make_state()
     path = os.path.join(folder, CHECKPOINT)
+    if hold_mid_write:
+        real_fdopen = os.fdopen
+
+        def stalling_fdopen(*args, **kwargs):
+            f = real_fdopen(*args, **kwargs)
+            real_write = f.write
+
+            def write(b):
+                real_write(bytes(memoryview(b).cast("B")[: max(1, len(b) // 2)]))
+                f.flush()
+                saves.value = -1
+                time.sleep(3600)
+
+            f.write = write
+            return f
+
+        os.fdopen = stalling_fdopen  # only in this forked child
     epoch = first_epoch
     while True:
         stamp(model, opt, epoch)
         io.save_checkpoint(path, model, opt, epoch=epoch, extra={"stamp": epoch})
+        saves.value += 1
         epoch += 1
+
+
+def wait_for(saves, predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate(saves.value):
+        assert time.monotonic() < deadline, f"the writer made no progress in {timeout:.0f} s"
+        time.sleep(0.001)
 
 
 def check_latest(path, previous_epoch: int) -> int:
@@ -90,21 +120,38 @@ def test_sigkill_at_random_points_never_breaks_the_latest_checkpoint(tmp_path):
     ctx = multiprocessing.get_context("fork")  # no re-import: a child starts in milliseconds
     rng = random.Random(1234)
     epoch, torn, new_ones = 0, 0, 0
-    for _ in range(KILLS):
-        child = ctx.Process(target=writer, args=(str(tmp_path), epoch + 1), daemon=True)
+    for i in range(KILLS):
+        # three kinds of kill, in turn: at a random moment from the child's start (before, during
+        # or between writes); a random moment after at least one save completed; and one held
+        # mid-write. The last two make sure both outcomes happen even on a loaded machine.
+        kind = ("random", "after_a_save", "mid_write")[i % 3]
+        saves = ctx.Value("i", 0, lock=False)
+        child = ctx.Process(
+            target=writer, args=(str(tmp_path), epoch + 1, saves, kind == "mid_write"), daemon=True
+        )
         child.start()
-        # a random moment within the first few saves: before, during or between writes
-        time.sleep(rng.uniform(0, 4 * one_save))
+        if kind == "after_a_save":
+            wait_for(saves, lambda n: n >= 1)
+        elif kind == "mid_write":
+            wait_for(saves, lambda n: n == -1)
+        if kind != "mid_write":
+            time.sleep(rng.uniform(0, 4 * one_save))
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=30)
         assert child.exitcode == -signal.SIGKILL
         assert path.exists(), "the latest checkpoint is missing after a kill"
         latest = check_latest(path, epoch)
+        if kind == "after_a_save":
+            assert latest > epoch, "a save completed before the kill, but the file is older"
+        if kind == "mid_write":
+            assert latest == epoch, "a kill mid-write changed the latest checkpoint"
         new_ones += latest > epoch
         epoch = latest
         # a killed writer cannot clean up: at most its one temporary file stays, never the target
         leftovers = sorted(n for n in os.listdir(tmp_path) if n != CHECKPOINT)
         assert len(leftovers) <= 1, leftovers
+        if kind == "mid_write":
+            assert len(leftovers) == 1, "the writer held mid-write left no temporary file"
         for name in leftovers:
             assert name.startswith(f".{CHECKPOINT}.") and name.endswith(".tmp"), name
             torn += 1
