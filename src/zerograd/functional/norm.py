@@ -1,16 +1,21 @@
-"""Normalisation ops: ``batch_norm`` (Ioffe and Szegedy, 2015), with PyTorch's semantics.
+"""Normalisation ops with PyTorch's semantics: ``batch_norm`` (Ioffe and Szegedy, 2015) and
+``layer_norm`` (Ba, Kiros and Hinton, 2016).
 
-One op serves ``nn.BatchNorm1d`` on (N, C) and (N, C, L) and, later, ``BatchNorm2d`` on
-(N, C, H, W): statistics are taken per channel C over every other dimension.
+``batch_norm`` serves ``nn.BatchNorm1d`` on (N, C) and (N, C, L) and ``BatchNorm2d`` on
+(N, C, H, W): statistics are taken per channel C over every other dimension. ``layer_norm``
+takes them per sample over its last dimensions (a transformer's features), the same in training
+and evaluation.
 """
 
 from __future__ import annotations
+
+import numbers
 
 from ..autograd import Function, Tensor, no_grad
 from ..backend import array_module
 from .args import as_tensor, real_arg, shape_of
 
-__all__ = ["batch_norm"]
+__all__ = ["batch_norm", "layer_norm"]
 
 
 class BatchNorm(Function):
@@ -213,3 +218,147 @@ def batch_norm_args(who: str, momentum, eps, layer: bool = False) -> tuple:
     if layer:
         return momentum, real_arg(who, "eps", eps, "positive and finite", lambda v: v > 0)
     return momentum, real_arg(who, "eps", eps, ">= 0 and finite", lambda v: v >= 0)
+
+
+class LayerNorm(Function):
+    """Layer normalisation of x (*, D1..Dk) over its last k dims (the m = D1 * ... * Dk values of
+    each sample), with the same statistics in training and evaluation.
+
+    mu = mean(x),  var = mean((x - mu)^2)  (biased),  inv_std = 1 / sqrt(var + eps)
+    xhat = (x - mu) * inv_std,   y = gamma * xhat + beta
+
+    gbeta = sum(gy),   ggamma = sum(gy * xhat)   (sums over the leading dims *)
+    gx = inv_std * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),   gxhat = gamma * gy
+         (means over the normalised dims: mu and var depend on x, the two terms are theirs)
+
+    x: (*, D1..Dk), weight (gamma) and bias (beta): (D1..Dk) or None -> y: x's shape.
+    """
+
+    op_name = "layer_norm"
+
+    def __init__(self, k, eps):
+        self.k, self.eps = k, eps
+
+    def forward(self, x, weight, bias):
+        xp = array_module(x)
+        axes = tuple(range(x.ndim - self.k, x.ndim))  # the normalised dims
+        mu = x.mean(axis=axes, keepdims=True)
+        xhat = x - mu
+        # two passes, the mean removed before squaring: E[x^2] - E[x]^2 would cancel badly
+        var = xp.square(xhat).mean(axis=axes, keepdims=True)
+        inv_std = 1 / xp.sqrt(var + self.eps)
+        xhat *= inv_std  # xhat is fresh: normalise it in place
+        self.save_for_backward(xhat, weight, inv_std)
+        if weight is None and bias is None:
+            return xhat.copy()  # xhat is saved for backward: the output must not share it
+        y = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, gy):
+        xhat, weight, inv_std = self.saved
+        need_x, need_w, need_b = self.needs_input_grad
+        lead = tuple(range(gy.ndim - self.k))  # the dims gamma and beta broadcast over
+        axes = tuple(range(gy.ndim - self.k, gy.ndim))
+        gx = gw = gb = None
+        if need_x:
+            gxhat = gy * weight if weight is not None else gy.copy()
+            # gx = inv_std * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), in place
+            proj = (gxhat * xhat).mean(axis=axes, keepdims=True)
+            gxhat -= gxhat.mean(axis=axes, keepdims=True)
+            gxhat -= xhat * proj
+            gxhat *= inv_std
+            gx = gxhat
+        if need_w:
+            gw = (gy * xhat).sum(axis=lead)
+        if need_b:
+            gb = gy.sum(axis=lead)
+        return gx, gw, gb
+
+
+def layer_norm(
+    input,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample of ``input`` over its last ``len(normalized_shape)`` dims to mean 0
+    and variance 1 (biased), then scale by ``weight`` and shift by ``bias``
+    (``torch.nn.functional.layer_norm``).
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, the same in training and evaluation.
+
+    Parameters
+    ----------
+    input : Tensor
+        Shape (*, *normalized_shape), floating point.
+    normalized_shape : int or tuple of int
+        The trailing dims to normalise over, e.g. the feature size ``d_model``.
+    weight, bias : Tensor or None
+        gamma and beta, shape ``normalized_shape``.
+    eps : float
+        Added to the variance before the square root.
+
+    Raises
+    ------
+    ValueError
+        When the input's trailing dims are not ``normalized_shape``, ``weight`` or ``bias`` has
+        another shape, or ``eps`` is negative, NaN or infinite.
+    TypeError
+        On a non-floating input, or a parameter of another dtype than the input.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> y = layer_norm(zerograd.tensor([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]]), (3,), eps=0.0)
+    >>> [[round(v, 3) for v in row] for row in y.tolist()]
+    [[-1.225, 0.0, 1.225], [-0.707, -0.707, 1.414]]
+    >>> layer_norm(zerograd.ones(2, 5), 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: layer_norm: input has shape (2, 5) but normalized_shape is (4,): ...
+    """
+    eps = real_arg("layer_norm", "eps", eps, ">= 0 and finite", lambda v: v >= 0)
+    shape = normalized_shape_arg("layer_norm", normalized_shape)
+    x = as_tensor(input)
+    k = len(shape)
+    if x.ndim < k or tuple(x.shape[x.ndim - k :]) != shape:
+        raise ValueError(
+            f"layer_norm: input has shape {x.shape} but normalized_shape is {shape}: the input's "
+            f"last {k} dimension(s) must be {shape}. Pass the trailing feature size(s), e.g. "
+            f"normalized_shape={x.shape[-1:] if x.ndim else ()}."
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"layer_norm: input must be floating point, got {x.dtype}.")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        if tuple(shape_of(t)) != shape:
+            raise ValueError(
+                f"layer_norm: {name} has shape {shape_of(t)} but normalized_shape is {shape}; "
+                "they must match."
+            )
+        if t.dtype != x.dtype:
+            raise TypeError(
+                f"layer_norm: {name} has dtype {t.dtype} but the input has {x.dtype}; convert "
+                "one of them (e.g. the model with .to(dtype))."
+            )
+    return LayerNorm(k, float(eps))(x, weight, bias)
+
+
+def normalized_shape_arg(who: str, normalized_shape) -> tuple:
+    """``normalized_shape`` (an int or a sequence of ints, each positive) as a tuple."""
+    shape = normalized_shape
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    ok = isinstance(shape, (tuple, list)) and all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in shape
+    )
+    if not ok or not shape:
+        raise ValueError(
+            f"{who}: normalized_shape must be a positive int or a non-empty tuple of positive "
+            f"ints (the trailing dims to normalise), got {normalized_shape!r}."
+        )
+    return tuple(int(n) for n in shape)

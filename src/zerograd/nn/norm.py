@@ -1,17 +1,18 @@
-"""Batch normalisation layers (``torch.nn.BatchNorm1d``); ``BatchNorm2d`` comes with the CNNs."""
+"""Normalisation layers: batch normalisation (``torch.nn.BatchNorm1d``, ``BatchNorm2d``) and layer
+normalisation (``torch.nn.LayerNorm``)."""
 
 from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty, ones, tensor, zeros
-from ..functional.args import check_input_dtype, layer_input
-from ..functional.norm import batch_norm_args
+from ..functional.args import check_input_dtype, layer_input, real_arg
+from ..functional.norm import batch_norm_args, normalized_shape_arg
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class BatchNormBase(Module):
@@ -168,3 +169,78 @@ class BatchNorm2d(BatchNormBase):
             raise ValueError(
                 f"{self!r}: expected images of shape (N, {C}, H, W), got shape {x.shape}."
             )
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` dims (``torch.nn.LayerNorm``).
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, mean and (biased) var taken per sample
+    over the last ``len(normalized_shape)`` dims, the same in ``train()`` and ``eval()``.
+    Input (*, *normalized_shape) -> output of the same shape. Parameters ``weight`` (init 1) and
+    ``bias`` (init 0) of shape ``normalized_shape`` when ``elementwise_affine`` (``bias=False``
+    drops the bias); PyTorch's state_dict keys.
+
+    Examples
+    --------
+    >>> import zerograd as zg
+    >>> ln = LayerNorm(8)
+    >>> ln
+    LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)
+    >>> ln(zg.randn(2, 5, 8)).shape
+    (2, 5, 8)
+    >>> ln(zg.randn(2, 5, 7))
+    Traceback (most recent call last):
+    ...
+    ValueError: LayerNorm((8,), eps=1e-05, ...): input has shape (2, 5, 7) but its last 1 ...
+    """
+
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if device not in (None, "cpu"):
+            raise ValueError(f"LayerNorm: zerograd runs on the CPU for now, got device={device!r}.")
+        self.normalized_shape = normalized_shape_arg("LayerNorm", normalized_shape)
+        self.eps = real_arg("LayerNorm", "eps", eps, ">= 0 and finite", lambda v: v >= 0)
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(empty(*self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight 1 and bias 0, as in PyTorch."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = layer_input(self, x)
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k :]) != self.normalized_shape:
+            raise ValueError(
+                f"{self!r}: input has shape {x.shape} but its last {k} dimension(s) must be "
+                f"{self.normalized_shape}."
+            )
+        if self.weight is not None:
+            check_input_dtype(self, x, self.weight.dtype)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
