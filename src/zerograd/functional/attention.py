@@ -165,9 +165,10 @@ def scaled_dot_product_attention(
     value : Tensor
         (*, S, Ev).
     attn_mask : Tensor or None
-        Broadcastable to the scores' shape (*, L, S) (not wider). A bool mask says which keys each query may attend to
-        (True: takes part, as in PyTorch); a float mask is added to the scores (-inf removes a
-        key) and is differentiable. A query whose keys are all masked gets an output of 0.
+        Broadcastable to the scores' shape (*, L, S) (not wider). A bool mask says which keys
+        each query may attend to (True: takes part, as in PyTorch); a float mask is added to the
+        scores (-inf removes a key) and is differentiable. A query whose keys are all masked
+        gets an output of 0.
     dropout_p : float
         Probability of zeroing each attention weight (the rest are scaled by 1/(1 - p)); applied
         whenever it is > 0, so pass 0 in evaluation, as ``nn.MultiheadAttention`` does.
