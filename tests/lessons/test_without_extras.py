@@ -39,6 +39,7 @@ LESSONS = {
     "05_mnist": ((), r"batching is \d+x faster, same outputs: True"),
     "06_numerical_gradient": (("--epochs", "1"), r"test accuracy 0\.\d{4} on [\d,]+ test images"),
     "07_gender_by_hand": ((), r"prediction for \(-23, -5\): 0\.\d{4} by hand"),
+    "07b_autograd_engine": ((), r"4 of 4 on the right side of 0 after 20 steps"),
     "08_planar_flower": ((), r"\n  50 +\d+\.\d\d% +\d\.\d{4}\n"),
     "09_optimizers": (("--iterations", "20"), r"\n  AdamW +\d+\.\d{4} +0\.\d{4}\n"),
     "10_weight_init": (("--iterations", "20"), r"\n  He +\d+\.\d{4} +0\.\d{4}\n"),
