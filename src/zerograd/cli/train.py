@@ -18,7 +18,8 @@ def _given(args) -> dict:
     """The RunConfig fields the user gave on the command line (only those)."""
     given = {}
     for name in ("dataset", "model", "optimizer", "lr", "weight_decay", "schedule", "epochs",
-                 "batch_size", "val_split", "seed", "out", "data_dir", "log_every"):  # fmt: skip
+                 "batch_size", "val_split", "seed", "out", "data_dir", "log_every",
+                 "tensorboard"):  # fmt: skip
         if hasattr(args, name):
             given[name] = getattr(args, name)
     if hasattr(args, "augment"):
@@ -80,8 +81,9 @@ def add_command(sub, parents) -> None:
         "bar. A validation split of the training set (--val-split) picks best.safetensors and "
         "steps the plateau schedule; the test set is evaluated once, at the end. Writes "
         "config.json, checkpoints (last/best.safetensors), metrics.csv, model.safetensors, "
-        "results.json and curves.png to --out. Without the data files it falls back to a small "
-        "MNIST sample shipped with the package and says so.",
+        "results.json and curves.png to --out (and TensorBoard logs with --tensorboard). "
+        "Without the data files it falls back to a small MNIST sample shipped with the package "
+        "and says so.",
     )
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default mnist")
     t.add_argument(
@@ -168,6 +170,16 @@ def add_command(sub, parents) -> None:
         help="steps between the step rows of metrics.csv (default 50)",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    t.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const=True,
+        metavar="DIR",
+        help="log to TensorBoard: per-step loss and lr, per-epoch loss, accuracy and lr, weight "
+        "and gradient histograms, misclassified validation images; in DIR (default: "
+        "tensorboard/ in the run folder), where --resume goes on logging. View with "
+        'tensorboard --logdir DIR (needs pip install "zerograd[tensorboard]")',
+    )
     t.add_argument(
         "--detect-anomaly",
         action="store_true",

@@ -55,6 +55,8 @@ AUGMENTATIONS = {  # name -> (what it does, transform class name, arguments)
 # what makes a run the run it is: a resumed run must agree on all of these
 IDENTITY = ("dataset", "sample", "model", "model_options", "val_split", "seed", "batch_size",
             "augment")  # fmt: skip
+# settings added after runs were first saved: an older config.json is read with these values
+ADDED_LATER = {"tensorboard": False}
 # what a resumed run may change: applied and reported
 CHANGEABLE = ("epochs", "lr", "schedule", "weight_decay")
 
@@ -114,7 +116,9 @@ class RunConfig:
     is used once, at the end, either way); ``seed``; ``out`` (the run folder; None:
     ``runs/DATASET-MODEL``); ``data_dir``, ``sample`` (the package's MNIST sample), ``download``;
     ``log_every`` (steps between step rows of ``metrics.csv``); ``progress``,
-    ``detect_anomaly``; ``distributed`` (data parallel over the MPI processes of ``mpiexec``).
+    ``detect_anomaly``; ``distributed`` (data parallel over the MPI processes of ``mpiexec``);
+    ``tensorboard`` (TensorBoard logs: False for none, True for ``tensorboard/`` in the run folder,
+    or a folder path; ``tensorboard_dir`` is where they go).
     """
 
     dataset: str = "mnist"
@@ -137,6 +141,7 @@ class RunConfig:
     progress: bool = True
     detect_anomaly: bool = False
     distributed: bool = False
+    tensorboard: bool | str = False
 
     # --- reading and writing -------------------------------------------------------------------
 
@@ -156,6 +161,7 @@ class RunConfig:
             raise ConfigError(
                 [("(whole)", f"it must be a JSON object, got {type(data).__name__}")], where
             )
+        data = {**ADDED_LATER, **data}  # a config.json written before these settings existed
         known = {f.name for f in fields(cls)}
         problems = [(k, "is not a setting zerograd knows") for k in data if k not in known]
         if require_all:
@@ -198,6 +204,15 @@ class RunConfig:
     @property
     def run_dir(self) -> str:
         return self.out or os.path.join("runs", f"{self.dataset}-{self.model}")
+
+    @property
+    def tensorboard_dir(self) -> str | None:
+        """Where the TensorBoard logs go: None (``tensorboard`` is False), ``tensorboard/`` in
+        the run folder (True, so it moves with the folder), or the folder ``tensorboard`` names.
+        """
+        if self.tensorboard is True:
+            return os.path.join(self.run_dir, "tensorboard")
+        return self.tensorboard or None
 
     @property
     def learning_rate(self) -> float:
@@ -278,6 +293,9 @@ class RunConfig:
         for name in ("sample", "download", "progress", "detect_anomaly", "distributed"):
             flag(name)
         whole("log_every", 1)
+        tb = self.tensorboard
+        if not isinstance(tb, (bool, str)) or tb == "":
+            bad("tensorboard", f"must be true, false or a folder path, got {tb!r}")
         if self.sample is True and self.dataset == "fashion-mnist":
             bad("sample", "the package embeds a sample of MNIST only, not fashion-mnist")
         if problems:

@@ -10,7 +10,8 @@ once, at the end; write ``model.safetensors``, ``results.json`` and ``curves.png
 A run folder holds ``config.json`` (this configuration, round-tripped), ``last.safetensors`` and
 ``best.safetensors`` (full checkpoints carrying the configuration; ``best`` is picked on the
 validation split), ``metrics.csv``, and at the end ``model.safetensors`` (the final weights),
-``results.json`` and ``curves.png``.
+``results.json`` and ``curves.png``. With ``tensorboard`` set, TensorBoard's event files go to
+``tensorboard/`` in it (or the folder named), and a resumed run goes on logging there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import time
 
 import numpy as np
@@ -326,6 +328,56 @@ def _restore(config, path, extra, changes, model, optimizer, say):
     return scheduler, start
 
 
+# --- TensorBoard -------------------------------------------------------------------------------
+
+
+def _check_tensorboard_extra() -> None:
+    """Refuse ``tensorboard`` before any work when its writer (tensorboardX, with Pillow for the
+    images) is not installed."""
+    import importlib.util
+
+    missing = [name for name, module in (("tensorboardX", "tensorboardX"), ("Pillow", "PIL"))
+               if importlib.util.find_spec(module) is None]  # fmt: skip
+    if missing:
+        raise RunError(
+            f"--tensorboard needs {' and '.join(missing)} to write the logs, and "
+            f"{'they are' if len(missing) > 1 else 'it is'} not installed: "
+            'pip install "zerograd[tensorboard]"',
+            2,
+        )
+
+
+def _event_files(folder: str) -> list:
+    """The TensorBoard event files directly in ``folder`` (what a writer there made)."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if n.startswith("events.out.tfevents."))
+
+
+def _check_tensorboard_dir(config: RunConfig, resume, overwrite: bool) -> None:
+    """A new run does not mix its logs into another run's: a ``--tensorboard DIR`` already
+    holding event files is refused unless ``overwrite`` (the run folder's own ``tensorboard/``
+    goes with the run folder, which ``RunFolder.check`` has allowed)."""
+    where = config.tensorboard_dir
+    if resume or overwrite or config.tensorboard is True or where is None:
+        return
+    if os.path.exists(where) and not os.path.isdir(where):
+        raise RunError(f"--tensorboard {where} is a file, not a folder; pass a folder.", 2)
+    if _event_files(where):
+        raise RunError(
+            f"--tensorboard {where} already holds the TensorBoard logs of another run; pass "
+            "another folder (e.g. one per run), --overwrite to replace them, or --resume.",
+            2,
+        )
+
+
+def _fresh_tensorboard_dir(config: RunConfig) -> None:
+    """A new run's logs start clean: an earlier run's event files in its folder are removed."""
+    where = config.tensorboard_dir
+    for name in _event_files(where) if where is not None else []:
+        os.remove(os.path.join(where, name))
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -356,6 +408,8 @@ def run(config: RunConfig, resume=False, overwrite: bool = False, say=print) -> 
         last intact checkpoint.
     """
     config.validate()
+    if config.tensorboard:
+        _check_tensorboard_extra()
     if not config.distributed:
         return _run(config, resume, overwrite, say, None)
     from .. import distributed
@@ -386,7 +440,10 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
     folder = RunFolder(config.run_dir)
     if main:
         folder.check(resume=bool(resume), overwrite=overwrite)
+        _check_tensorboard_dir(config, resume, overwrite)
     point = _resume_point(folder, config, resume) if resume else None
+    tb_dir = config.tensorboard_dir if main else None
+    tb_made = tb_dir is not None and not os.path.exists(tb_dir)
     if world is None:
         train_set, test_set, source = load_datasets(config, say)
     else:
@@ -412,6 +469,8 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
             if overwrite and not resume:
                 folder.remove(held_before)
                 held_before = []
+            if not resume:
+                _fresh_tensorboard_dir(config)
             config.save(folder.file("config.json"))
         result = _train(config, folder, model, optimizer, scheduler, start_epoch, extra,
                         (train_set, val_set, test_set, source), world, say)  # fmt: skip
@@ -427,6 +486,8 @@ def _run(config, resume, overwrite, say, world) -> RunResult:
     finally:
         if main:
             keep = wrote or bool(held_before) or os.path.exists(folder.file("last.safetensors"))
+            if not keep and tb_made:  # logs of a run that left nothing else: gone with it
+                shutil.rmtree(tb_dir, ignore_errors=True)
             folder.release(keep=keep)
 
 
@@ -492,6 +553,12 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
     if scheduler is not None:
         monitor_loss = "val_loss" if val_loader is not None else "loss"
         callbacks.append(LRSchedulerCallback(scheduler, monitor=monitor_loss))
+    if config.tensorboard and main:
+        from .tensorboard import TensorBoard
+
+        # the whole validation split, read on this process (rank 0 when distributed)
+        plain_val = DataLoader(val_set, batch_size=1000) if val_set is not None else None
+        callbacks.append(TensorBoard(config.tensorboard_dir, val_loader=plain_val))
     if config.progress:
         callbacks.append(ProgressBar())
     held_out = (
@@ -503,6 +570,12 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
         f"seed {config.seed}"
         + (f", augment {','.join(config.augment)}" if config.augment else "")
         + f"; writing to {folder.path}/"
+        + (
+            f"; TensorBoard logs in {config.tensorboard_dir}/ (tensorboard --logdir "
+            f"{config.tensorboard_dir})"
+            if config.tensorboard
+            else ""
+        )
     )
     # a diverging run overflows on its way to NaN: the NaN guard says so in one line (and
     # --detect-anomaly names the op), so NumPy's floating-point warnings would only be noise
@@ -555,5 +628,6 @@ def _train(config, folder, model, optimizer, scheduler, start_epoch, extra, data
             f"Wrote {folder.path}/: model.safetensors, last.safetensors, "
             + ("best.safetensors, " if val_loader is not None else "")
             + f"config.json, metrics.csv, results.json, {curves}"
+            + (", tensorboard/" if config.tensorboard is True else "")
         )
     return RunResult(folder.path, results, history, model)
