@@ -237,8 +237,8 @@ class MultiheadAttention(Module):
     def forward(
         self,
         query: Tensor,
-        key: Tensor,
-        value: Tensor,
+        key: Tensor | None = None,
+        value: Tensor | None = None,
         key_padding_mask: Tensor | None = None,
         need_weights: bool = True,
         attn_mask: Tensor | None = None,
@@ -249,7 +249,11 @@ class MultiheadAttention(Module):
 
         ``is_causal`` is a hint, as in PyTorch: it needs the causal ``attn_mask`` itself
         (``torch.nn.Transformer.generate_square_subsequent_mask``), which is what is applied.
+        ``key`` defaults to ``query`` and ``value`` to ``key`` (self-attention, ``mha(x)``), a
+        zerograd convenience (PyTorch requires all three); the ONNX exporter relies on it.
         """
+        key = query if key is None else key
+        value = key if value is None else value
         q, k, v = (layer_input(self, t) for t in (query, key, value))
         kpm = None if key_padding_mask is None else layer_input(self, key_padding_mask)
         am = None if attn_mask is None else layer_input(self, attn_mask)
