@@ -7,6 +7,7 @@ jupytext (the bare CI run) it runs as a script instead, so its numbers are still
 ``test_notebooks.py`` skips with the install hint. A lesson not yet in cells runs its ``main()``.
 """
 
+import ast
 import importlib.util
 import os
 import pickle
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from zerograd.lessons.runner import ENV_ARGS, ENV_QUICK, is_notebook_lesson, lesson_source
@@ -47,6 +49,25 @@ def run_lesson(name: str, out: Path, *args: str) -> dict:
     if HAVE_NOTEBOOK and is_notebook_lesson(lesson_source(name)):
         return run_notebook(name, argv[1:])
     return run_script(name, argv)
+
+
+def lesson_definitions(name: str) -> SimpleNamespace:
+    """The functions, classes, imports and UPPER_CASE constants of lesson ``name``, without
+    running its cells: for tests of one function (a lesson in cells runs when imported)."""
+    tree = ast.parse(lesson_source(name))
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    body = [
+        node
+        for node in tree.body
+        if isinstance(node, keep)
+        or (
+            isinstance(node, ast.Assign)
+            and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+        )
+    ]
+    namespace = {"__name__": f"zerograd.lessons.{name}"}
+    exec(compile(ast.Module(body, type_ignores=[]), f"<lesson {name}>", "exec"), namespace)
+    return SimpleNamespace(**namespace)
 
 
 def run_lesson_script(name: str, out: Path, *args: str) -> dict:

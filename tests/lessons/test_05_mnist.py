@@ -1,11 +1,10 @@
 """Lesson 5: the IDX header read by hand, MNIST, batched inference."""
 
-import importlib
 import os
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, lesson_definitions, run_lesson
 
 from zerograd.data.datasets import find_mnist_files
 
@@ -56,7 +55,7 @@ def test_mnist_lesson_quick(tmp_path, capsys):
     reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_mnist_lesson_reads_the_full_headers():
-    lesson = importlib.import_module("zerograd.lessons.05_mnist")
+    lesson = lesson_definitions("05_mnist")
     files = find_mnist_files("mnist")
     assert files is not None, "ZEROGRAD_DATA is set but holds no mnist/ files"
     magic, sizes, first = lesson.read_idx_header(files["train-images-idx3-ubyte"])
