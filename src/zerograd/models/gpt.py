@@ -280,7 +280,7 @@ class SinusoidalPositionalEncoding(nn.Module):
     >>> import zerograd as zg
     >>> pe = SinusoidalPositionalEncoding(4, max_len=10)
     >>> [round(v, 4) for v in pe(zg.zeros(1, 2, 4))[0, 1].tolist()]  # t = 1
-    [0.8415, 0.5403, 0.01, 1.0]
+    [0.8415, 0.5403, 0.01, 0.9999]
     """
 
     def __init__(
