@@ -5,9 +5,10 @@
   so the strict build never points at a missing file.
 - The lessons stay where they are, in ``examples/``: a lesson written as jupytext cells
   (``# %%`` lines) is handed to mkdocs-jupyter as ``lessons/NAME.py`` and rendered as a notebook,
-  executed in quick mode (``ZEROGRAD_QUICK=1``) unless ``ZEROGRAD_DOCS_EXECUTE=0``; a lesson
-  that is still a plain script gets a page made from its docstring, its pictures in
-  ``docs/img/`` and its source.
+  executed in quick mode (``ZEROGRAD_QUICK=1``; ``ZEROGRAD_DOCS_EXECUTE`` picks which, see
+  :func:`executed`; ``ZEROGRAD_DOCS_CACHE=0`` ignores the outputs cached by earlier builds in
+  ``.cache/mkdocs-jupyter``); a lesson that is still a plain script gets a page made from its
+  docstring, its pictures in ``docs/img/`` and its source.
 
 Build with ``mkdocs build --strict`` (what CI runs) or ``mkdocs serve``.
 """
@@ -71,9 +72,25 @@ def lesson_title(path: Path) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else path.stem
 
 
-def execute_lessons() -> bool:
-    """Run the notebook lessons while building (quick mode); ``ZEROGRAD_DOCS_EXECUTE=0`` skips."""
-    return os.environ.get("ZEROGRAD_DOCS_EXECUTE", "1") not in ("0", "", "false", "no")
+def executed(paths: list[Path]) -> list[Path]:
+    """The notebook lessons to run while building, from ``ZEROGRAD_DOCS_EXECUTE``: unset, ``1`` or
+    ``all`` runs every one (quick mode); ``0`` or ``none`` none; else a comma-separated list of
+    names or numbers (``01_perceptron,7b``). The others are rendered without their outputs."""
+    value = os.environ.get("ZEROGRAD_DOCS_EXECUTE", "all").strip().lower()
+    if value in ("", "1", "all", "true", "yes"):
+        return list(paths)
+    if value in ("0", "none", "false", "no"):
+        return []
+    asked = {v.strip() for v in value.split(",") if v.strip()}
+    number = lambda name: re.match(r"(\d+)([a-z]?)", name).groups()
+    wanted = {(int(n), letter) for n, letter in map(number, (a for a in asked if a[0].isdigit()))}
+    return [
+        p
+        for p in paths
+        if p.stem in asked
+        or (int(number(p.stem)[0]), number(p.stem)[1]) in wanted
+        or p.stem.partition("_")[2] in asked
+    ]
 
 
 def on_config(config):
@@ -95,9 +112,14 @@ def on_config(config):
     ]
     jupyter = config["plugins"].get("mkdocs-jupyter")
     if jupyter is not None:
-        jupyter.config["execute"] = execute_lessons()
-        if execute_lessons():
-            os.environ.setdefault("ZEROGRAD_QUICK", "1")  # the kernel inherits it
+        notebooks = [p for p in lessons() if is_cells(p)]
+        run = executed(notebooks)
+        jupyter.config["execute"] = bool(run)
+        jupyter.config["execute_ignore"] = [f"examples/{p.name}" for p in notebooks if p not in run]
+        if os.environ.get("ZEROGRAD_DOCS_CACHE", "1") == "0":
+            jupyter.config["cache"] = False
+        if run:
+            os.environ.setdefault("ZEROGRAD_QUICK", "1")  # the kernel inherits it: quick mode
     return config
 
 
@@ -108,13 +130,22 @@ def on_files(files, config):
         if is_cells(path):
             files.append(File.generated(config, f"lessons/{path.name}", abs_src_path=str(path)))
         else:
-            files.append(File.generated(config, f"lessons/{path.stem}.md", content=_page(path, docs)))
+            files.append(
+                File.generated(config, f"lessons/{path.stem}.md", content=_page(path, docs))
+            )
     return files
 
 
 def on_page_markdown(markdown, page, config, files):
     # In table rows outside code spans, "a[0]['step']" would read as a reference link to
     # mkdocs-autorefs (the reliability tables quote error messages): escape the second bracket.
+    # A link to a lesson's page may say lessons/NAME.md whether the lesson is a notebook yet or not
+    notebooks = {p.stem for p in lessons() if is_cells(p)}
+    markdown = re.sub(
+        r"\]\(((?:\.\./)*lessons/)([\w]+)\.md([#)])",
+        lambda m: f"]({m[1]}{m[2]}.{'py' if m[2] in notebooks else 'md'}{m[3]}",
+        markdown,
+    )
     lines = markdown.split("\n")
     for i, line in enumerate(lines):
         if line.startswith("|") and "][" in line:
