@@ -351,8 +351,15 @@ def test_layer_errors_name_the_layer():
     with pytest.raises(ValueError, match="TransformerEncoder: num_layers must be a positive int"):
         nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 0)
     layer = nn.TransformerEncoderLayer(8, 2, 16)
-    with pytest.raises(ValueError, match=r"query has shape \(5, 2, 6\) but its last dim must be 8"):
+    with pytest.raises(ValueError, match=r"nhead=2\): src has shape \(5, 2, 6\) but must be"):
         layer(zg.randn(5, 2, 6))
+    with pytest.raises(TypeError, match=r"nhead=2\): input is float64 but the parameters"):
+        layer(zg.randn(5, 2, 8, dtype="float64"))
+    decoder = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    with pytest.raises(ValueError, match=r"memory has shape \(2, 6, 4\) but must be \(N, L, E\)"):
+        decoder(zg.randn(2, 5, 8), zg.randn(2, 6, 4))
+    with pytest.raises(ValueError, match="both be batched"):
+        decoder(zg.randn(2, 5, 8), zg.randn(6, 8))
 
 
 def test_torch_skip_reason_names_the_extra():

@@ -62,7 +62,7 @@ class ScaledDotProductAttention(Function):
                 s += mask
         # softmax in place, the row max subtracted first (no overflow); a row of -inf only
         # (every key masked) has max -inf: shift it by 0 so it stays -inf and not NaN
-        m = s.max(axis=-1, keepdims=True)
+        m = s.max(axis=-1, keepdims=True, initial=-math.inf)  # S = 0 keys: -inf, as masked
         if not self.nan_rows:
             m[m == -math.inf] = 0
         with errstate(invalid="ignore"):

@@ -35,7 +35,6 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=bias)
         self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
-        self.attn_dropout = nn.Dropout(dropout)
         self.resid_dropout = nn.Dropout(dropout)
         self.n_head, self.n_embd, self.dropout = n_head, n_embd, dropout
 
@@ -47,7 +46,7 @@ class CausalSelfAttention(nn.Module):
         q = q.reshape(B, T, H, C // H).transpose(1, 2)
         k = k.reshape(B, T, H, C // H).transpose(1, 2)
         v = v.reshape(B, T, H, C // H).transpose(1, 2)
-        p = self.attn_dropout.p if self.training else 0.0
+        p = self.dropout if self.training else 0.0  # on the attention weights, inside the op
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # the heads concatenated again
         return self.resid_dropout(self.c_proj(y))

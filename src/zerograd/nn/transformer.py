@@ -156,9 +156,14 @@ class MultiheadAttention(Module):
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
 
+    @property
+    def who(self) -> str:
+        """The layer with its config in one line, for error messages."""
+        return f"MultiheadAttention(embed_dim={self.embed_dim}, num_heads={self.num_heads})"
+
     # --- forward ----------------------------------------------------------------------------
     def _check(self, q: Tensor, k: Tensor, v: Tensor, key_padding_mask, attn_mask) -> bool:
-        who = f"MultiheadAttention(embed_dim={self.embed_dim}, num_heads={self.num_heads})"
+        who = self.who
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
             raise ValueError(
                 f"{who}: query, key and value must all be 3-D (batched) or all 2-D (unbatched), "
@@ -254,18 +259,18 @@ class MultiheadAttention(Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        q, k, v = (layer_input(self, t) for t in (query, key, value))
-        kpm = None if key_padding_mask is None else layer_input(self, key_padding_mask)
-        am = None if attn_mask is None else layer_input(self, attn_mask)
+        who = self.who
+        q, k, v = (layer_input(who, t) for t in (query, key, value))
+        kpm = None if key_padding_mask is None else layer_input(who, key_padding_mask)
+        am = None if attn_mask is None else layer_input(who, attn_mask)
         if is_causal and am is None:
             raise ValueError(
-                f"MultiheadAttention(embed_dim={self.embed_dim}, num_heads={self.num_heads}): "
-                "is_causal=True is a hint and needs the causal attn_mask too, e.g. "
+                f"{who}: is_causal=True is a hint and needs the causal attn_mask too, e.g. "
                 "Transformer.generate_square_subsequent_mask(L)."
             )
         batched = self._check(q, k, v, kpm, am)
         for t in (q, k, v):
-            check_input_dtype(self, t, self.out_proj.weight.dtype)
+            check_input_dtype(who, t, self.out_proj.weight.dtype)
         if not batched:  # one sequence: a batch of one
             q, k, v = q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0)
         elif not self.batch_first:  # (L, N, E) -> (N, L, E): the heads are split per sample
@@ -315,6 +320,20 @@ class MultiheadAttention(Module):
             if not batched:
                 weights = weights.squeeze(0)
         return y, weights
+
+
+def _sequence(who: str, name: str, x, d_model: int, batch_first: bool, dtype) -> Tensor:
+    """A layer's input sequence as a Tensor, checked: (L, N, d_model), (N, L, d_model) with
+    ``batch_first``, or one sequence (L, d_model), in the parameters' dtype."""
+    x = layer_input(who, x)
+    if x.ndim not in (2, 3) or x.shape[-1] != d_model:
+        layout = "(N, L, E)" if batch_first else "(L, N, E)"
+        raise ValueError(
+            f"{who}: {name} has shape {x.shape} but must be {layout} (batch_first="
+            f"{batch_first}) or one sequence (L, E), with E = d_model = {d_model}."
+        )
+    check_input_dtype(who, x, dtype)
+    return x
 
 
 def _activation(who: str, activation):
@@ -394,7 +413,11 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(who, activation)
-        self.batch_first = batch_first
+        self.batch_first, self.who = (
+            batch_first,
+            f"TransformerEncoderLayer(d_model={d_model}, nhead={nhead})",
+        )
+        self.d_model = d_model
 
     def forward(
         self,
@@ -403,7 +426,8 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
-        x = layer_input(self, src)
+        dtype = self.linear1.weight.dtype
+        x = _sequence(self.who, "src", src, self.d_model, self.batch_first, dtype)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             x = x + self._ff_block(self.norm2(x))
@@ -484,7 +508,11 @@ class TransformerDecoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(who, activation)
-        self.batch_first = batch_first
+        self.batch_first, self.who = (
+            batch_first,
+            f"TransformerDecoderLayer(d_model={d_model}, nhead={nhead})",
+        )
+        self.d_model = d_model
 
     def forward(
         self,
@@ -497,7 +525,14 @@ class TransformerDecoderLayer(Module):
         tgt_is_causal: bool = False,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        x, mem = layer_input(self, tgt), layer_input(self, memory)
+        dtype = self.linear1.weight.dtype
+        x = _sequence(self.who, "tgt", tgt, self.d_model, self.batch_first, dtype)
+        mem = _sequence(self.who, "memory", memory, self.d_model, self.batch_first, dtype)
+        if mem.ndim != x.ndim:
+            raise ValueError(
+                f"{self.who}: tgt {x.shape} and memory {mem.shape} must both be batched (3-D) "
+                "or both one sequence (2-D)."
+            )
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
             x = x + self._mha_block(
