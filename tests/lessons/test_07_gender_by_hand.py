@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson
+from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, run_lesson, run_lesson_script
 from torch_ref import NEEDS_TORCH
 
 import zerograd as zg
@@ -41,7 +41,7 @@ def test_initial_loss_is_the_mse_of_the_seeded_draw(quick):
 def test_trained_weights_match_torch(tmp_path):
     torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
     epochs = 100  # 600 per-sample steps: enough to compare, quick in torch too
-    r = run_lesson("07_gender_by_hand", tmp_path, "--epochs", str(epochs))
+    r = run_lesson_script("07_gender_by_hand", tmp_path, "--epochs", str(epochs))
     w = torch.tensor(initial_weights(0), dtype=torch.float64)
     W1 = w[:4].reshape(2, 2).clone().requires_grad_()
     W2 = w[4:6].reshape(1, 2).clone().requires_grad_()
@@ -81,9 +81,10 @@ def test_loss_curve_png_and_printed_lines(tmp_path, capsys):
 
 
 def test_seed_changes_the_start_and_repeats(tmp_path):
-    a = run_lesson("07_gender_by_hand", tmp_path / "a", "--seed", "3", "--epochs", "5")
-    b = run_lesson("07_gender_by_hand", tmp_path / "b", "--seed", "3", "--epochs", "5")
-    c = run_lesson("07_gender_by_hand", tmp_path / "c", "--seed", "4", "--epochs", "5")
+    # scripts: the notebook runs in the kernel are the module fixture's and the picture test's
+    a = run_lesson_script("07_gender_by_hand", tmp_path / "a", "--seed", "3", "--epochs", "5")
+    b = run_lesson_script("07_gender_by_hand", tmp_path / "b", "--seed", "3", "--epochs", "5")
+    c = run_lesson_script("07_gender_by_hand", tmp_path / "c", "--seed", "4", "--epochs", "5")
     assert a["params"] == b["params"]
     assert a["params"] != c["params"]
     assert a["max_diff"] < 1e-12 and a["steps"] == 30
