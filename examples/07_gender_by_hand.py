@@ -160,7 +160,8 @@ def sgd_step_by_hand(p: dict, x: tuple, y_true: float, lr: float) -> None:
 #
 # The nine numbers become tensors in PyTorch's layout, one row per neuron:
 # W1 = [[w1, w2], [w3, w4]], b1 = [b1, b2], W2 = [[w5, w6]], b2 = [b3], all float64 with
-# `requires_grad=True`. The forward pass is `F.sigmoid(F.linear(F.sigmoid(F.linear(x, W1, b1)), W2, b2))`; the loss `F.mse_loss`, and
+# `requires_grad=True`. The forward pass is
+# `F.sigmoid(F.linear(F.sigmoid(F.linear(x, W1, b1)), W2, b2))`, the loss `F.mse_loss`, and
 # `loss.backward()` fills every `.grad`.
 
 
