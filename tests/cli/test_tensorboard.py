@@ -240,3 +240,13 @@ def test_help_tells_the_option():
     r = call(["train", "--help"])
     assert r.status == 0
     assert "--tensorboard [DIR]" in r.out and "zerograd[tensorboard]" in r.out
+
+
+@pytest.mark.parametrize("where", ["in the run folder", "a folder of its own"])
+def test_a_run_failing_before_its_first_checkpoint_leaves_no_logs(no_data, where):
+    needs_extras()
+    out, logs = no_data / "run", no_data / "logs"
+    tb = ["--tensorboard"] if where == "in the run folder" else ["--tensorboard", logs]
+    fails(["train", "--out", out, "--sample", "--epochs", "2", "--lr", "1e6", "--no-progress",
+           *tb], "NaN guard: the loss became nan at epoch 1", 1)  # fmt: skip
+    assert not out.exists() and not logs.exists()
