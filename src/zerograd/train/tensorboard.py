@@ -15,8 +15,9 @@ per-epoch points share one x-axis and a resumed run's ``purge_step`` covers all 
   not images (N, C, H, W) or (N, H, W) with class-index targets gets no grid, quietly.
 
 The writer is made when training starts (``zerograd.utils.tensorboard``, the extra
-``pip install "zerograd[tensorboard]"``); a run resumed after epoch k (``fit(start_epoch=k)``)
-hides whatever an earlier writer logged past that point, so each step shows once.
+``pip install "zerograd[tensorboard]"``) and writes out every 10 s, so TensorBoard shows the run as
+it trains; a run resumed after epoch k (``fit(start_epoch=k)``) hides whatever an earlier writer
+logged past that point, so each step shows once.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class TensorBoard(Callback):
 
         # resumed after epoch - 1: what a writer logged past that point is hidden
         purge = self.step + 1 if epoch > 1 else None
-        self.writer = SummaryWriter(self.log_dir, purge_step=purge)
+        # written out every 10 s as it trains (PyTorch's 120 s is slow to watch), closed at the end
+        self.writer = SummaryWriter(self.log_dir, purge_step=purge, flush_secs=10)
         self.log_dir = self.writer.log_dir
 
     def on_train_begin(self, trainer):
@@ -159,7 +161,6 @@ class TensorBoard(Callback):
                 rows = [f"| {i} | {t} | {p} |" for i, (t, p) in enumerate(zip(targets, predicted))]
                 table = "\n".join(["| image | true | predicted |", "|---|---|---|", *rows])
                 w.add_text("misclassified/val_labels", table, step)
-        w.flush()
 
     def _histograms(self, model, step: int) -> None:
         for name, p in model.named_parameters():
