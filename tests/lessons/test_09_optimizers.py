@@ -1,11 +1,16 @@
 """Lesson 9: optimizer paths on x^2/20 + y^2 and MNIST loss curves per optimizer."""
 
-import importlib
 import os
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import (
+    NEEDS_MATPLOTLIB,
+    assert_png,
+    needs_matplotlib,
+    run_lesson,
+    run_script,
+)
 
 NAMES = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW")
 
@@ -69,8 +74,7 @@ def test_prints_the_key_lines(tmp_path, capsys):
 def test_falls_back_to_the_sample_without_the_files(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ZEROGRAD_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    lesson = importlib.import_module("zerograd.lessons.09_optimizers")
-    lesson.main(["--out", str(tmp_path), "--iterations", "2", "--steps", "3"])
+    run_script("09_optimizers", ["--out", str(tmp_path), "--iterations", "2", "--steps", "3"])
     out = capsys.readouterr().out
     # one line, last, says the full set was skipped and how to get it
     assert out.splitlines()[-1].startswith("skipped: the full MNIST set (no MNIST files in")
@@ -82,7 +86,6 @@ def test_falls_back_to_the_sample_without_the_files(tmp_path, monkeypatch, capsy
     reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_adam_beats_sgd(tmp_path, capsys):
-    lesson = importlib.import_module("zerograd.lessons.09_optimizers")
-    result = lesson.main(["--out", str(tmp_path), "--iterations", "100"])
+    result = run_script("09_optimizers", ["--out", str(tmp_path), "--iterations", "100"])
     assert "on MNIST (60000 images)" in capsys.readouterr().out
     assert result["loss_Adam"] < 0.6 * result["loss_SGD"]
