@@ -1,12 +1,17 @@
 """Lesson 10: activation histograms per weight initialisation and MNIST loss per init."""
 
-import importlib
 import math
 import os
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import (
+    NEEDS_MATPLOTLIB,
+    assert_png,
+    needs_matplotlib,
+    run_lesson,
+    run_script,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +65,7 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     # the full mode without the MNIST files: the same lines, on the sample, saying so
     monkeypatch.delenv("ZEROGRAD_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    lesson = importlib.import_module("zerograd.lessons.10_weight_init")
-    lesson.main(["--out", str(tmp_path), "--iterations", "2"])
+    run_script("10_weight_init", ["--out", str(tmp_path), "--iterations", "2"])
     out = capsys.readouterr().out
     assert "Xavier    formula 0.1000" in out and "He        formula 0.1414" in out
     assert "sigmoid: activation std per layer" in out and "relu: activation std per layer" in out
@@ -80,8 +84,7 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_he_beats_xavier_beats_small(tmp_path, capsys):
-    lesson = importlib.import_module("zerograd.lessons.10_weight_init")
-    result = lesson.main(["--out", str(tmp_path), "--iterations", "200"])
+    result = run_script("10_weight_init", ["--out", str(tmp_path), "--iterations", "200"])
     assert "on MNIST" in capsys.readouterr().out
     assert result["loss_He"] < result["loss_Xavier"] < result["loss_std 0.01"]
     assert result["loss_std 0.01"] > 2.28
