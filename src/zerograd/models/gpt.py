@@ -89,16 +89,15 @@ class GPTBody(nn.Module):
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(block_size, n_embd)
         self.drop = nn.Dropout(dropout)
-        self.h = nn.ModuleList([Block(n_embd, n_head, dropout, bias) for _ in range(n_layer)])
+        # a Sequential where nanoGPT has a ModuleList: the same keys (h.0 ...), and it is called
+        self.h = nn.Sequential(*[Block(n_embd, n_head, dropout, bias) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(n_embd, bias=bias)
 
     def forward(self, idx: Tensor) -> Tensor:
         """ids (B, T) -> the final hidden states (B, T, n_embd), after ln_f."""
         pos = arange(idx.shape[1], dtype="int64")
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C) + (T, C)
-        for block in self.h:
-            x = block(x)
-        return self.ln_f(x)
+        return self.ln_f(self.h(x))
 
 
 class GPT(nn.Module):
