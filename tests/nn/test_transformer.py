@@ -364,3 +364,17 @@ def test_layer_errors_name_the_layer():
 
 def test_torch_skip_reason_names_the_extra():
     assert "zerograd[test]" in NEEDS_TORCH
+
+
+def test_mha_gradcheck_query_key_value():
+    # (gradcheck copies its inputs, so the parameters' gradients are checked against PyTorch's
+    # above, not here)
+    from zerograd.testing import gradcheck
+
+    zg.manual_seed(0)
+    mha = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True).double()
+    kpm = zg.tensor(_bool_mask((2, 5), seed=3))
+    shapes = [(3, 2, 4), (5, 2, 4), (5, 2, 4)]
+    q, k, v = (zg.tensor(_randn(s, seed=i), requires_grad=True) for i, s in enumerate(shapes))
+    # both outputs: the returned weights' gradient is checked too
+    gradcheck(lambda q, k, v: mha(q, k, v, key_padding_mask=kpm), [q, k, v])
