@@ -1,10 +1,15 @@
 """Lesson 11: overfitting 300 images, weight decay and dropout narrowing the gap, batch norm."""
 
-import importlib
 import os
 
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import (
+    NEEDS_MATPLOTLIB,
+    assert_png,
+    needs_matplotlib,
+    run_lesson,
+    run_script,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +60,9 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     # the full mode without the MNIST files, shortened: the same lines, on the sample, saying so
     monkeypatch.delenv("ZEROGRAD_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    lesson = importlib.import_module("zerograd.lessons.11_regularization")
-    result = lesson.main(["--out", str(tmp_path), "--epochs", "2", "--bn-epochs", "2"])
+    result = run_script(
+        "11_regularization", ["--out", str(tmp_path), "--epochs", "2", "--bn-epochs", "2"]
+    )
     out = capsys.readouterr().out
     # one line, last, says the full set was skipped and how to get it
     assert out.splitlines()[-1].startswith("skipped: the full MNIST set (no MNIST files in")
@@ -78,8 +84,9 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_batch_norm_and_all_test_images(tmp_path, capsys):
-    lesson = importlib.import_module("zerograd.lessons.11_regularization")
-    result = lesson.main(["--out", str(tmp_path), "--epochs", "1", "--bn-epochs", "5"])
+    result = run_script(
+        "11_regularization", ["--out", str(tmp_path), "--epochs", "1", "--bn-epochs", "5"]
+    )
     out = capsys.readouterr().out
     assert "300 training images of MNIST" in out and "10000 test images" in out
     # 50 iterations: batch norm ahead at He init, and the only one learning from N(0, 0.01^2)
