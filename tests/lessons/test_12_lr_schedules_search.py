@@ -1,12 +1,19 @@
 """Lesson 12: six lr schedules against their formulas, a random search on a validation split."""
 
-import importlib
 import os
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import (
+    NEEDS_MATPLOTLIB,
+    assert_png,
+    lesson_definitions,
+    needs_matplotlib,
+    run_lesson,
+    run_script,
+)
 
+import zerograd.train
 from zerograd.data import Subset
 from zerograd.data.datasets import MNIST
 
@@ -61,7 +68,7 @@ def test_search_finds_a_good_lr_and_it_tests_well(quick):
 
 
 def test_a_too_large_lr_is_reported_as_diverged():
-    lesson = importlib.import_module("zerograd.lessons.12_lr_schedules_search")
+    lesson = lesson_definitions("12_lr_schedules_search")
     five = MNIST(train=True, flatten=True, sample=True)
     few = Subset(five, range(200))
     assert lesson.train(0, few, lr=10.0, weight_decay=0.0, epochs=2) is None
@@ -78,17 +85,19 @@ def test_test_set_used_once_and_key_lines_printed(tmp_path, monkeypatch, capsys)
     # the full mode without the MNIST files, shortened; a spy counts evaluations per data set
     monkeypatch.delenv("ZEROGRAD_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    lesson = importlib.import_module("zerograd.lessons.12_lr_schedules_search")
     seen = []
-    real_evaluate = lesson.evaluate
+    real_evaluate = zerograd.train.evaluate
 
     def spy(model, loader, *args, **kwargs):
         dataset = loader.dataset
         seen.append("test" if isinstance(dataset, MNIST) and not dataset.train else "train")
         return real_evaluate(model, loader, *args, **kwargs)
 
-    monkeypatch.setattr(lesson, "evaluate", spy)
-    result = lesson.main(["--out", str(tmp_path), "--trials", "3", "--epochs", "1"])
+    # the lesson's `from zerograd.train import evaluate` runs after this, so it takes the spy
+    monkeypatch.setattr(zerograd.train, "evaluate", spy)
+    result = run_script(
+        "12_lr_schedules_search", ["--out", str(tmp_path), "--trials", "3", "--epochs", "1"]
+    )
     assert seen == ["train"] * 3 + ["test"]  # 3 trials on the validation split, then the test
     out = capsys.readouterr().out
     # one line, last, says the full set was skipped and how to get it
@@ -109,8 +118,9 @@ def test_test_set_used_once_and_key_lines_printed(tmp_path, monkeypatch, capsys)
     reason="needs the MNIST files: set ZEROGRAD_DATA to a folder holding mnist/",
 )
 def test_full_mnist_search_and_test_once(tmp_path, capsys):
-    lesson = importlib.import_module("zerograd.lessons.12_lr_schedules_search")
-    result = lesson.main(["--out", str(tmp_path), "--trials", "4", "--epochs", "10"])
+    result = run_script(
+        "12_lr_schedules_search", ["--out", str(tmp_path), "--trials", "4", "--epochs", "10"]
+    )
     out = capsys.readouterr().out
     assert "500 training images of MNIST" in out and "tested once on 10000 test images" in out
     assert result["best"]["lr"] > 1e-2 and result["best"]["val_acc"] > 0.6
