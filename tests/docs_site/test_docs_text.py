@@ -19,11 +19,17 @@ FORBIDDEN = {
 }
 
 
-def problems(text: str, where: str) -> list[str]:
-    """``where:line: kind: the line`` for each forbidden thing in ``text``."""
+def problems(text: str, where: str, html: bool = False) -> list[str]:
+    """``where:line: kind: the line`` for each forbidden thing in ``text``; ``html``: a built
+    page, read without its styles, scripts and tags, and where ``#555`` is a colour."""
+    if html:
+        text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S | re.I)
+        text = re.sub(r"<[^>]+>", " ", text)
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         for kind, pattern in FORBIDDEN.items():
+            if html and kind == "issue number":
+                pattern = re.compile(r"\bissues? #?\d+", re.I)
             if pattern.search(line):
                 found.append(f"{where}:{number}: {kind}: {line.strip()[:120]}")
     return found
