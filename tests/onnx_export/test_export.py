@@ -111,6 +111,35 @@ LAYERS = [
         (2, 2, 7, 6),
         (3, 2, 7, 6),
     ),
+    ("maxpool-dilated", lambda: nn.MaxPool2d(3, 1, 1, dilation=(2, 1)), (2, 2, 7, 8), (3, 2, 7, 8)),
+    # odd sizes: ceil mode's last, partial windows; in the second, a last window along H would
+    # start in the right padding, and is dropped (PyTorch's rule)
+    ("maxpool-ceil", lambda: nn.MaxPool2d(3, 2, ceil_mode=True), (2, 2, 8, 7), (3, 2, 8, 7)),
+    (
+        "maxpool-ceil-dilated-padded",
+        lambda: nn.MaxPool2d(2, stride=3, padding=1, dilation=(1, 2), ceil_mode=True),
+        (2, 2, 7, 5),
+        (1, 2, 7, 5),
+    ),
+    ("avgpool-ceil", lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True), (2, 2, 6, 7), (3, 2, 6, 7)),
+    (
+        "avgpool-ceil-pad-not-counted",
+        lambda: nn.AvgPool2d((3, 2), stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        (2, 2, 6, 7),
+        (3, 2, 6, 7),
+    ),
+    (
+        "avgpool-divisor",
+        lambda: nn.AvgPool2d(3, 2, 1, divisor_override=4),
+        (2, 2, 7, 7),
+        (3, 2, 7, 7),
+    ),
+    (
+        "avgpool-divisor-ceil",
+        lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True, divisor_override=-5),
+        (2, 2, 6, 7),
+        (3, 2, 6, 7),
+    ),
     ("adaptive-global", lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 5, 7), (3, 3, 5, 7)),
     ("adaptive-even", lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 4, 6), (3, 3, 4, 6)),
     ("adaptive-none", lambda: nn.AdaptiveAvgPool2d((None, 2)), (2, 3, 4, 6), (3, 3, 4, 6)),
@@ -157,6 +186,32 @@ def test_each_layer_runs_in_onnxruntime_on_another_batch_size(tmp_path, make, sh
     zg.manual_seed(0)
     model = _randomize_stats(make())
     roundtrip(tmp_path, model, _randn(*shape, scale=2.0), _randn(*run_shape, scale=2.0))
+
+
+@pytest.mark.parametrize("opset", [zonnx.MIN_OPSET, zonnx.OPSET])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_max_pool_indices_export_as_torch_s(tmp_path, opset, ceil_mode):
+    # PyTorch's indices count within one H x W plane, ONNX's over the whole tensor
+    model = nn.MaxPool2d(3, 2, 1, dilation=(1, 2), return_indices=True, ceil_mode=ceil_mode)
+    proto = roundtrip(
+        tmp_path,
+        model,
+        _randn(2, 3, 7, 8),
+        _randn(4, 3, 7, 8),
+        output_names=["output", "indices"],
+        opset_version=opset,
+    )
+    assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.INT64
+
+
+def test_pooling_export_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"model MaxPool2d\(kernel_size=2.* unbatched input of"):
+        zonnx.export(nn.MaxPool2d(2), _randn(3, 4, 4), tmp_path / "m.onnx", dynamic_batch=False)
+    # MaxUnpool2d's forward takes the indices as a second input, which converters cannot
+    with pytest.raises(TypeError, match=r"model is a MaxUnpool2d, which has no ONNX converter"):
+        y, idx = nn.MaxPool2d(2, return_indices=True)(_randn(2, 3, 4, 4))
+        zonnx.export(nn.MaxUnpool2d(2), (y, idx), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_embedding_gathers_rows_for_any_batch(tmp_path):

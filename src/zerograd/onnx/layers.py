@@ -67,24 +67,67 @@ def _conv2d(g, m, x, example):
     )
 
 
-def _pool_attributes(who: str, m) -> dict:
-    kernel = int_pair(who, "kernel_size", m.kernel_size, 1)
-    stride = int_pair(who, "stride", m.stride, 1)
-    ph, pw = int_pair(who, "padding", m.padding, 0)
-    return {"kernel_shape": list(kernel), "strides": list(stride), "pads": [ph, pw, ph, pw]}
+def _pool_pair(who: str, name: str, value, minimum: int) -> tuple:
+    """int_pair, also taking one int in a tuple as PyTorch's pooling does: ``(2,)``."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = (value[0], value[0])
+    return int_pair(who, name, value, minimum)
+
+
+def _pool_attributes(g, who: str, m, example) -> dict:
+    if example.ndim != 4:
+        raise ValueError(
+            f"zerograd.onnx.export: {g.where} {m!r} got an unbatched input of shape "
+            f"{example.shape}; ONNX pools (N, C, H, W): export with a batch, x.unsqueeze(0)."
+        )
+    kernel = _pool_pair(who, "kernel_size", m.kernel_size, 1)
+    stride = kernel if m.stride is None else _pool_pair(who, "stride", m.stride, 1)
+    ph, pw = _pool_pair(who, "padding", m.padding, 0)
+    # ceil_mode as PyTorch (a last window must start inside the input or its left padding):
+    # onnxruntime's MaxPool and AveragePool follow the same rule (checked in the tests)
+    ceil = int(bool(getattr(m, "ceil_mode", False)))
+    return {
+        "kernel_shape": list(kernel),
+        "strides": list(stride),
+        "pads": [ph, pw, ph, pw],
+        "ceil_mode": ceil,
+    }
 
 
 @register_converter(nn.MaxPool2d)
 def _max_pool2d(g, m, x, example):
     # ONNX's MaxPool never picks a padded position, as zerograd's -inf padding never does
-    return g.op("MaxPool", x, **_pool_attributes("MaxPool2d", m))
+    attributes = _pool_attributes(g, "MaxPool2d", m, example)
+    attributes["dilations"] = list(_pool_pair("MaxPool2d", "dilation", m.dilation, 1))
+    if not m.return_indices:
+        return g.op("MaxPool", x, **attributes)
+    y, indices = g.op("MaxPool", x, outputs=2, **attributes)
+    # ONNX's indices count over the whole (N, C, H, W) tensor, PyTorch's over one H x W plane:
+    # the remainder modulo H*W (the example's H and W, which the file keeps)
+    H, W = example.shape[2:]
+    return y, g.op("Mod", indices, g.constant(H * W))
 
 
 @register_converter(nn.AvgPool2d)
 def _avg_pool2d(g, m, x, example):
     # count_include_pad=0 divides by the real pixels of each window, as zerograd does
-    attributes = _pool_attributes("AvgPool2d", m)
-    return g.op("AveragePool", x, count_include_pad=int(bool(m.count_include_pad)), **attributes)
+    attributes = _pool_attributes(g, "AvgPool2d", m, example)
+    if m.divisor_override is None:
+        return g.op(
+            "AveragePool", x, count_include_pad=int(bool(m.count_include_pad)), **attributes
+        )
+    # ONNX has no divisor_override: the mean with the padding counted, times the window's size
+    # (clipped to the padded input in ceil mode, as PyTorch's and onnxruntime's divisor), is the
+    # window's sum, which is then divided by divisor_override
+    y = g.op("AveragePool", x, count_include_pad=1, **attributes)
+    (H, W), (OH, OW) = example.shape[2:], m(example).shape[2:]
+    kernel, stride, pads = attributes["kernel_shape"], attributes["strides"], attributes["pads"]
+    sizes = []
+    for n, o, k, s, p in zip((H, W), (OH, OW), kernel, stride, pads[:2]):
+        start = np.arange(o) * s - p  # each window's first row (column), unpadded coordinates
+        sizes.append(np.minimum(start + k, n + p) - start)
+    scale = np.outer(*sizes) / m.divisor_override  # (OH, OW), broadcast over (N, C)
+    return g.op("Mul", y, g.constant(scale, example.dtype))
 
 
 @register_converter(nn.AdaptiveAvgPool2d)
