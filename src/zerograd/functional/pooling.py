@@ -293,8 +293,9 @@ class AdaptiveAvgPool2d(AvgPool2d):
 def _check_input(op: str, x: Tensor) -> bool:
     """Check a pooling input; True when it is batched (N, C, H, W), False for (C, H, W)."""
     if x.ndim not in (3, 4):
+        hint = " Add the channel dimension with x.unsqueeze(0)." if x.ndim == 2 else ""
         raise ValueError(
-            f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}."
+            f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}.{hint}"
         )
     if x.dtype.kind != "f":
         raise TypeError(
