@@ -62,7 +62,10 @@ def lesson_definitions(name: str) -> SimpleNamespace:
         if isinstance(node, keep)
         or (
             isinstance(node, ast.Assign)
-            and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+            # UPPER_CASE names of 3 letters or more: W = rng.normal(...) is data, not a constant
+            and all(
+                isinstance(t, ast.Name) and t.id.isupper() and len(t.id) > 2 for t in node.targets
+            )
         )
     ]
     namespace = {"__name__": f"zerograd.lessons.{name}"}

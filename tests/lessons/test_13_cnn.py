@@ -1,11 +1,17 @@
 """Lesson 13: output sizes, convolution vs cross-correlation, filters, feature maps, im2col."""
 
-import importlib
 import os
 
 import numpy as np
 import pytest
-from lesson_helpers import NEEDS_MATPLOTLIB, assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import (
+    NEEDS_MATPLOTLIB,
+    assert_png,
+    lesson_definitions,
+    needs_matplotlib,
+    run_lesson,
+    run_script,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,7 @@ def test_conv2d_is_cross_correlation(quick):
 
 
 def test_the_naive_references_on_their_own():
-    lesson = importlib.import_module("zerograd.lessons.13_cnn")
+    lesson = lesson_definitions("13_cnn")
     x = np.arange(16.0).reshape(4, 4)
     k = np.array([[1.0, 0.0], [0.0, -1.0]])
     # y[i, j] = k[0, 0] x[i + 1, j + 1] + k[1, 1] x[i, j] = x[i + 1, j + 1] - x[i, j] = 5
@@ -108,8 +114,7 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
     # the full mode without the MNIST files, another digit: the same lines, on the sample
     monkeypatch.delenv("ZEROGRAD_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    lesson = importlib.import_module("zerograd.lessons.13_cnn")
-    result = lesson.main(["--out", str(tmp_path), "--digit", "1"])
+    result = run_script("13_cnn", ["--out", str(tmp_path), "--digit", "1"])
     out = capsys.readouterr().out
     # one line, last, says the full set was skipped and how to get it
     assert out.splitlines()[-1].startswith("skipped: the full MNIST set (no MNIST files in")
@@ -134,8 +139,7 @@ def test_prints_the_key_lines_and_falls_back_to_the_sample(tmp_path, monkeypatch
 def test_full_mnist_accuracy_matches_the_weights_metadata(tmp_path, capsys):
     from zerograd.models import pretrained_info
 
-    lesson = importlib.import_module("zerograd.lessons.13_cnn")
-    result = lesson.main(["--out", str(tmp_path)])
+    result = run_script("13_cnn", ["--out", str(tmp_path)])
     assert "test images of MNIST" in capsys.readouterr().out
     assert result["test_images"] == 10000
     expected = float(pretrained_info("simple-cnn-mnist")["test_accuracy"])
