@@ -59,18 +59,20 @@ def lesson_definitions(name: str) -> SimpleNamespace:
     body = [
         node
         for node in tree.body
-        if isinstance(node, keep)
-        or (
-            isinstance(node, ast.Assign)
-            # UPPER_CASE names of 3 letters or more: W = rng.normal(...) is data, not a constant
-            and all(
-                isinstance(t, ast.Name) and t.id.isupper() and len(t.id) > 2 for t in node.targets
-            )
-        )
+        if isinstance(node, keep) or (isinstance(node, ast.Assign) and _is_constant(node))
     ]
     namespace = {"__name__": f"zerograd.lessons.{name}"}
     exec(compile(ast.Module(body, type_ignores=[]), f"<lesson {name}>", "exec"), namespace)
     return SimpleNamespace(**namespace)
+
+
+def _is_constant(node: ast.Assign) -> bool:
+    """``NAME = ...`` or ``NAME, OTHER = ...`` with UPPER_CASE names of 3 letters or more
+    (``W = rng.normal(...)`` is data, not a constant)."""
+    names = []
+    for target in node.targets:
+        names += target.elts if isinstance(target, ast.Tuple) else [target]
+    return all(isinstance(n, ast.Name) and n.id.isupper() and len(n.id) > 2 for n in names)
 
 
 def run_lesson_script(name: str, out: Path, *args: str) -> dict:

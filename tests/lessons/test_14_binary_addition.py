@@ -1,12 +1,10 @@
 """Lesson 14: the RNN that adds, by hand and with nn.RNN; gradients agree; all pairs right."""
 
-import importlib
-
 import numpy as np
 import pytest
-from lesson_helpers import assert_png, needs_matplotlib, run_lesson
+from lesson_helpers import assert_png, lesson_definitions, needs_matplotlib, run_lesson
 
-lesson = importlib.import_module("zerograd.lessons.14_binary_addition")
+lesson = lesson_definitions("14_binary_addition")  # its functions, without running it
 
 
 @pytest.fixture(scope="module")
