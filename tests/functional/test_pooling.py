@@ -1,5 +1,5 @@
-"""max_pool2d, max_unpool2d, avg_pool2d and adaptive_avg_pool2d against PyTorch (every option,
-and PyTorch's own sample inputs), gradcheck, ties, NaN and errors."""
+"""max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d, max_pool1d and avg_pool1d against
+PyTorch (every option, and PyTorch's own sample inputs), gradcheck, ties, NaN and errors."""
 
 import itertools
 
@@ -12,7 +12,9 @@ from torch_ref import compare_with_torch, needs_torch, torch
 import zerograd as zg
 from zerograd.functional.pooling import (
     adaptive_avg_pool2d,
+    avg_pool1d,
     avg_pool2d,
+    max_pool1d,
     max_pool2d,
     max_unpool2d,
 )
@@ -354,6 +356,68 @@ def test_max_unpool2d_after_max_pool2d_against_torch(case, dtype):
     )
 
 
+POOL1D_GRID = list(itertools.product([(2, 3, 11), (4, 8)], [2, 3], [None, 1, 2], [0, 1], [1, 2]))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("case", POOL1D_GRID, ids=[_grid_id(c) for c in POOL1D_GRID])
+def test_pool1d_options_against_torch(case, ceil_mode, dtype):
+    shape, kernel, stride, padding, dilation = case
+    kw = dict(stride=stride, padding=padding, ceil_mode=ceil_mode)
+    compare_with_torch(
+        torch,
+        lambda x: max_pool1d(x, kernel, **kw, dilation=dilation, return_indices=True),
+        lambda x: TF.max_pool1d(x, kernel, **kw, dilation=dilation, return_indices=True),
+        [_x(shape, dtype)],
+        dtype,
+        tol=TOL[dtype],
+    )
+    count_include_pad = dilation == 1  # both ways, over the grid
+    compare_with_torch(
+        torch,
+        lambda x: avg_pool1d(x, kernel, **kw, count_include_pad=count_include_pad),
+        lambda x: TF.avg_pool1d(x, kernel, **kw, count_include_pad=count_include_pad),
+        [_x(shape, dtype)],
+        dtype,
+        tol=TOL[dtype],
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: max_pool1d(x, 3, stride=2, padding=1, dilation=2, ceil_mode=True),
+        lambda x: avg_pool1d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        lambda x: max_pool1d(x[0], 2, ceil_mode=True),  # unbatched (C, L)
+    ],
+)
+def test_pool1d_gradcheck(fn):
+    assert zg.gradcheck(fn, [_x((2, 3, 8), "float64")])
+
+
+def test_pool1d_rejects_bad_arguments():
+    with pytest.raises(
+        ValueError, match=r"max_pool1d: input must be 3-D \(N, C, L\) or 2-D .*\(8,\)"
+    ):
+        max_pool1d(zg.ones(8), 2)
+    with pytest.raises(
+        ValueError, match=r"avg_pool1d: kernel_size must be an int >= 1 .*got \(2, 2\)"
+    ):
+        avg_pool1d(zg.ones(1, 1, 8), (2, 2))
+    with pytest.raises(
+        ValueError, match=r"max_pool1d: padding=2 must be at most half of kernel_size=3"
+    ):
+        max_pool1d(zg.ones(1, 1, 8), 3, padding=2)
+    with pytest.raises(
+        ValueError, match=r"max_pool1d: input of length L = 3 is too small .*spans 5"
+    ):
+        max_pool1d(zg.ones(1, 1, 3), 3, dilation=2)
+    with pytest.raises(TypeError, match=r"avg_pool1d: input must be floating point, got int64"):
+        avg_pool1d(zg.tensor(np.ones((1, 1, 4), dtype=np.int64)), 2)
+
+
 @pytest.mark.parametrize(
     "fn",
     [
@@ -489,6 +553,8 @@ def test_max_unpool2d_rejects_bad_arguments():
 # --- PyTorch's own sample inputs (its OpInfo database) -------------------------------------------
 
 OPINFO = {
+    "nn.functional.max_pool1d": max_pool1d,
+    "nn.functional.avg_pool1d": avg_pool1d,
     "nn.functional.max_pool2d": max_pool2d,
     "nn.functional.avg_pool2d": avg_pool2d,
     "nn.functional.max_unpool2d": max_unpool2d,

@@ -1,12 +1,19 @@
-"""MaxPool2d, MaxUnpool2d, AvgPool2d and AdaptiveAvgPool2d layers: constructor, repr, forward and
-backward vs PyTorch."""
+"""MaxPool1d, AvgPool1d, MaxPool2d, MaxUnpool2d, AvgPool2d and AdaptiveAvgPool2d layers:
+constructor, repr, forward and backward vs PyTorch."""
 
 import numpy as np
 import pytest
 from torch_ref import compare_with_torch, needs_torch, torch
 
 import zerograd as zg
-from zerograd.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
+from zerograd.nn.pooling import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
 
 LAYERS = [
     ("MaxPool2d", (2,), {}),
@@ -24,6 +31,32 @@ LAYERS = [
     ("AdaptiveAvgPool2d", ((None, 3),), {}),
 ]
 ZG = {"MaxPool2d": MaxPool2d, "AvgPool2d": AvgPool2d, "AdaptiveAvgPool2d": AdaptiveAvgPool2d}
+
+LAYERS_1D = [
+    ("MaxPool1d", (3,), {}),
+    ("MaxPool1d", (3, 2, 1, 2), dict(ceil_mode=True)),
+    ("MaxPool1d", (2,), dict(stride=1, return_indices=True)),
+    ("AvgPool1d", (3,), {}),
+    ("AvgPool1d", ((3,), 2, 1, True, False), {}),
+]
+ZG_1D = {"MaxPool1d": MaxPool1d, "AvgPool1d": AvgPool1d}
+
+
+@needs_torch
+@pytest.mark.parametrize("name, args, kwargs", LAYERS_1D)
+def test_pool1d_layer_repr_matches_torch(name, args, kwargs):
+    assert repr(ZG_1D[name](*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(2, 3, 11), (3, 10)])
+@pytest.mark.parametrize("name, args, kwargs", LAYERS_1D)
+def test_pool1d_layer_against_torch(name, args, kwargs, shape, dtype):
+    data = np.random.default_rng(0).permutation(int(np.prod(shape))).reshape(shape) / 5.0
+    x = zg.tensor(data.astype(dtype), requires_grad=True)
+    zl, tl = ZG_1D[name](*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    compare_with_torch(torch, zl, tl, [x], dtype)
 
 
 @needs_torch
@@ -46,6 +79,7 @@ def test_pooling_layer_against_torch(name, args, kwargs, dtype):
 
 def test_pooling_layers_have_no_parameters():
     assert list(MaxPool2d(2).parameters()) == []
+    assert list(MaxPool1d(2).parameters()) == list(AvgPool1d(2).parameters()) == []
     assert list(MaxUnpool2d(2).parameters()) == []
     assert list(AvgPool2d(2).parameters()) == []
     assert list(AdaptiveAvgPool2d(1).parameters()) == []

@@ -1,4 +1,5 @@
-"""2-D pooling: ``max_pool2d``, ``max_unpool2d``, ``avg_pool2d`` and ``adaptive_avg_pool2d``.
+"""Pooling: ``max_pool2d``, ``max_unpool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``, and
+``max_pool1d`` and ``avg_pool1d`` (the 2-D ops over (N, C, 1, L)).
 
 Both directions of max and average pooling work one kernel offset (p, q) at a time: offset (p, q)
 of every window is a strided (N, C, OH, OW) view of the padded input, so forward reduces KH*KW
@@ -25,9 +26,16 @@ import numbers
 from ..autograd import Function, Tensor
 from ..backend import array_module
 from .args import as_tensor, int_pair
-from .shape import squeeze, unsqueeze
+from .shape import reshape, squeeze, unsqueeze
 
-__all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+__all__ = [
+    "max_pool1d",
+    "avg_pool1d",
+    "max_pool2d",
+    "max_unpool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+]
 
 
 def _out_len(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -635,3 +643,111 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
             "are (1 is global average pooling). Use avg_pool2d or crop the input."
         )
     return _unbatched(AdaptiveAvgPool2d(out)(_batched(x, batched)), batched)
+
+
+# --- 1-D pooling: the 2-D ops on (N, C, 1, L) -----------------------------------------------
+
+
+def _single(op: str, name: str, value, minimum: int) -> int:
+    """An int, or one int in a tuple (PyTorch's ``_single``), >= minimum."""
+    v = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+        raise ValueError(
+            f"{op}: {name} must be an int >= {minimum} (or one in a tuple), got {value!r}."
+        )
+    return int(v)
+
+
+def _windows1d(op, x, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
+    """Validated 1-D windows over the last dim of x, as 2-D windows over (1, L)."""
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape {x.shape}.")
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be floating point, got {x.dtype}; convert it first, e.g. x.float()."
+        )
+    k = _single(op, "kernel_size", kernel_size, 1)
+    empty = isinstance(stride, (tuple, list)) and len(stride) == 0
+    s = k if stride is None or empty else _single(op, "stride", stride, 1)
+    p = _single(op, "padding", padding, 0)
+    d = _single(op, "dilation", dilation, 1)
+    if 2 * p > k:
+        raise ValueError(
+            f"{op}: padding={p} must be at most half of kernel_size={k} (PyTorch's rule, so "
+            "every window holds a real value); use a smaller padding."
+        )
+    windows = _Windows((1, k), (1, s), (0, p), (1, d), _flag(op, "ceil_mode", ceil_mode))
+    L = x.shape[-1]
+    out = windows.out_size(1, L)[1]
+    if out < 1:
+        raise ValueError(
+            f"{op}: input of length L = {L} is too small for kernel_size={k}, stride={s}, "
+            f"padding={p}, dilation={d} (each window spans {d * (k - 1) + 1}): the output length "
+            f"would be {out}. Pad the input or use a smaller kernel."
+        )
+    return windows
+
+
+def _as_planes(x: Tensor) -> Tensor:
+    """(N, C, L) or (C, L) -> (N, C, 1, L), N = 1 for an unbatched input."""
+    return reshape(x, (1,) * (3 - x.ndim) + x.shape[:-1] + (1, x.shape[-1]))
+
+
+def max_pool1d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+):
+    """Max pooling of (N, C, L) sequences, ``torch.nn.functional.max_pool1d``.
+
+    ``max_pool2d`` over (N, C, 1, L): the same options, rules and gradient, with ints (or
+    1-tuples) for sizes. Input (N, C, L) or (C, L); output (N, C, OL) (or (C, OL)),
+    OL = (L + 2P - D(K - 1) - 1) // S + 1, rounded up in ceil mode. With ``return_indices``,
+    also the int64 position l of each maximum.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> y, idx = max_pool1d(zerograd.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2, ceil_mode=True,
+    ...                     return_indices=True)
+    >>> y.tolist(), idx.tolist()
+    ([[[3.0, 5.0, 4.0]]], [[[1, 3, 4]]])
+    """
+    op = "max_pool1d"
+    x = as_tensor(input)
+    windows = _windows1d(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    fn = MaxPool2d(windows, _flag(op, "return_indices", return_indices))
+    y = fn(_as_planes(x))
+    out_shape = x.shape[:-1] + y.shape[-1:]
+    y = reshape(y, out_shape)
+    if not fn.return_indices:
+        return y
+    indices, fn.indices = fn.indices, None  # in a 1 x L plane, h*L + l is l
+    return y, Tensor(indices.reshape(out_shape))
+
+
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """Average pooling of (N, C, L) sequences, ``torch.nn.functional.avg_pool1d``.
+
+    ``avg_pool2d`` over (N, C, 1, L): the same options and divisors (PyTorch's avg_pool1d has
+    no ``divisor_override``). Input (N, C, L) or (C, L); output (N, C, OL) (or (C, OL)),
+    OL = (L + 2P - K) // S + 1, rounded up in ceil mode.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> avg_pool1d(zerograd.tensor([[[1.0, 3.0, 2.0, 6.0, 4.0]]]), 2, ceil_mode=True).tolist()
+    [[[2.0, 4.0, 4.0]]]
+    """
+    op = "avg_pool1d"
+    x = as_tensor(input)
+    windows = _windows1d(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    fn = AvgPool2d(windows, _flag(op, "count_include_pad", count_include_pad))
+    y = fn(_as_planes(x))
+    return reshape(y, x.shape[:-1] + y.shape[-1:])

@@ -1,17 +1,96 @@
-"""Pooling layers: ``MaxPool2d``, ``MaxUnpool2d``, ``AvgPool2d`` and ``AdaptiveAvgPool2d``."""
+"""Pooling layers: ``MaxPool1d``, ``AvgPool1d``, ``MaxPool2d``, ``MaxUnpool2d``, ``AvgPool2d`` and
+``AdaptiveAvgPool2d``."""
 
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from ..functional.pooling import (
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool2d,
+)
 from .module import Module
 
-__all__ = ["MaxPool2d", "MaxUnpool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+__all__ = ["MaxPool1d", "AvgPool1d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
 def _pair(value):
     """PyTorch's ``_pair``: an int repeated twice, a sequence as a tuple."""
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _single(value):
+    """PyTorch's ``_single``: an int as a 1-tuple, a sequence as a tuple."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+class MaxPool1d(Module):
+    """Maximum over each window of K values along L (``torch.nn.MaxPool1d``).
+
+    Input (N, C, L) or (C, L) -> output (N, C, OL) or (C, OL),
+    OL = (L + 2P - D(K - 1) - 1) // S + 1 (rounded up with ``ceil_mode``); ``stride`` defaults
+    to ``kernel_size``. With ``return_indices`` the forward returns ``(output, indices)``. See
+    ``zerograd.functional.max_pool1d``.
+    """
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x: Tensor):
+        return max_pool1d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool1d(Module):
+    """Mean over each window of K values along L (``torch.nn.AvgPool1d``).
+
+    Input (N, C, L) or (C, L) -> output (N, C, OL) or (C, OL), OL = (L + 2P - K) // S + 1
+    (rounded up with ``ceil_mode``); ``count_include_pad`` counts padded zeros in the mean. See
+    ``zerograd.functional.avg_pool1d``.
+    """
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        super().__init__()
+        # PyTorch keeps 1-tuples here (its _single), so its repr shows them
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None else stride)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(Module):
