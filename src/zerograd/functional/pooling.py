@@ -661,7 +661,10 @@ def _single(op: str, name: str, value, minimum: int) -> int:
 def _windows1d(op, x, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
     """Validated 1-D windows over the last dim of x, as 2-D windows over (1, L)."""
     if x.ndim not in (2, 3):
-        raise ValueError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape {x.shape}.")
+        hint = " Add the channel dimension with x.unsqueeze(0)." if x.ndim == 1 else ""
+        raise ValueError(
+            f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape {x.shape}.{hint}"
+        )
     if x.dtype.kind != "f":
         raise TypeError(
             f"{op}: input must be floating point, got {x.dtype}; convert it first, e.g. x.float()."
