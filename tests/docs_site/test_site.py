@@ -249,7 +249,7 @@ def test_search_finds_a_term(browser, term, shot):
     box.click()
     box.fill(term)
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=15_000)
+    results.first.wait_for(timeout=30_000)  # the index is built in a worker on first use
     _screenshot(page)
     assert results.count() >= 1
     assert term.lower() in page.locator(".md-search-result").inner_text().lower()
