@@ -140,6 +140,20 @@ LAYERS = [
         (2, 2, 6, 7),
         (3, 2, 6, 7),
     ),
+    ("maxpool1d", lambda: nn.MaxPool1d(2), (2, 3, 8), (3, 3, 8)),
+    (
+        "maxpool1d-ceil-dilated",
+        lambda: nn.MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True),
+        (2, 3, 12),
+        (4, 3, 12),
+    ),
+    ("avgpool1d", lambda: nn.AvgPool1d(3, 2, 1), (2, 3, 9), (3, 3, 9)),
+    (
+        "avgpool1d-ceil-pad-not-counted",
+        lambda: nn.AvgPool1d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+        (2, 3, 10),
+        (3, 3, 10),
+    ),
     ("adaptive-global", lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 5, 7), (3, 3, 5, 7)),
     ("adaptive-even", lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 4, 6), (3, 3, 4, 6)),
     ("adaptive-none", lambda: nn.AdaptiveAvgPool2d((None, 2)), (2, 3, 4, 6), (3, 3, 4, 6)),
@@ -202,6 +216,11 @@ def test_max_pool_indices_export_as_torch_s(tmp_path, opset, ceil_mode):
         opset_version=opset,
     )
     assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.INT64
+
+
+def test_max_pool1d_indices_export_as_torch_s(tmp_path):
+    model = nn.MaxPool1d(3, 2, 1, return_indices=True, ceil_mode=True)
+    roundtrip(tmp_path, model, _randn(2, 3, 10), _randn(4, 3, 10), output_names=["y", "indices"])
 
 
 def test_pooling_export_errors(tmp_path):

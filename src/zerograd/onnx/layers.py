@@ -13,6 +13,7 @@ import numpy as np
 from .. import nn
 from ..functional.args import int_pair, normalize_dim
 from ..functional.conv import resolve_padding
+from ..nn.pooling import AvgPool1d, MaxPool1d
 from .graph import _elem_type, register_converter
 
 __all__: list = []  # nothing to import: importing this module registers the converters
@@ -67,51 +68,61 @@ def _conv2d(g, m, x, example):
     )
 
 
-def _pool_pair(who: str, name: str, value, minimum: int) -> tuple:
-    """int_pair, also taking one int in a tuple as PyTorch's pooling does: ``(2,)``."""
+def _pool_sizes(who: str, name: str, value, minimum: int, dims: int) -> list:
+    """An int, or ``dims`` ints (one int in a tuple stands for all, as PyTorch takes ``(2,)``)."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = (value[0], value[0])
-    return int_pair(who, name, value, minimum)
+        value = value[0]
+    if dims == 2:
+        return list(int_pair(who, name, value, minimum))
+    return [int(int_pair(who, name, (value, value), minimum)[0])]
 
 
-def _pool_attributes(g, who: str, m, example) -> dict:
-    if example.ndim != 4:
+def _pool_attributes(g, who: str, m, example, dims: int = 2) -> dict:
+    if example.ndim != dims + 2:
+        layout = "(N, C, H, W)" if dims == 2 else "(N, C, L)"
         raise ValueError(
             f"zerograd.onnx.export: {g.where} {m!r} got an unbatched input of shape "
-            f"{example.shape}; ONNX pools (N, C, H, W): export with a batch, x.unsqueeze(0)."
+            f"{example.shape}; ONNX pools {layout}: export with a batch, x.unsqueeze(0)."
         )
-    kernel = _pool_pair(who, "kernel_size", m.kernel_size, 1)
-    stride = kernel if m.stride is None else _pool_pair(who, "stride", m.stride, 1)
-    ph, pw = _pool_pair(who, "padding", m.padding, 0)
+    kernel = _pool_sizes(who, "kernel_size", m.kernel_size, 1, dims)
+    stride = kernel if m.stride is None else _pool_sizes(who, "stride", m.stride, 1, dims)
+    pads = _pool_sizes(who, "padding", m.padding, 0, dims)
     # ceil_mode as PyTorch (a last window must start inside the input or its left padding):
     # onnxruntime's MaxPool and AveragePool follow the same rule (checked in the tests)
-    ceil = int(bool(getattr(m, "ceil_mode", False)))
     return {
-        "kernel_shape": list(kernel),
-        "strides": list(stride),
-        "pads": [ph, pw, ph, pw],
-        "ceil_mode": ceil,
+        "kernel_shape": kernel,
+        "strides": stride,
+        "pads": pads + pads,  # ONNX: the starts of every spatial dim, then their ends
+        "ceil_mode": int(bool(m.ceil_mode)),
     }
 
 
+@register_converter(MaxPool1d)
 @register_converter(nn.MaxPool2d)
-def _max_pool2d(g, m, x, example):
+def _max_pool(g, m, x, example):
     # ONNX's MaxPool never picks a padded position, as zerograd's -inf padding never does
-    attributes = _pool_attributes(g, "MaxPool2d", m, example)
-    attributes["dilations"] = list(_pool_pair("MaxPool2d", "dilation", m.dilation, 1))
+    dims = 1 if isinstance(m, MaxPool1d) else 2
+    who = type(m).__name__
+    attributes = _pool_attributes(g, who, m, example, dims)
+    attributes["dilations"] = _pool_sizes(who, "dilation", m.dilation, 1, dims)
     if not m.return_indices:
         return g.op("MaxPool", x, **attributes)
     y, indices = g.op("MaxPool", x, outputs=2, **attributes)
-    # ONNX's indices count over the whole (N, C, H, W) tensor, PyTorch's over one H x W plane:
-    # the remainder modulo H*W (the example's H and W, which the file keeps)
-    H, W = example.shape[2:]
-    return y, g.op("Mod", indices, g.constant(H * W))
+    # ONNX's indices count over the whole (N, C, *) tensor, PyTorch's within one plane (H x W,
+    # or L): the remainder modulo its size (the example's, which the file keeps)
+    return y, g.op("Mod", indices, g.constant(math.prod(example.shape[2:])))
+
+
+@register_converter(AvgPool1d)
+def _avg_pool1d(g, m, x, example):
+    attributes = _pool_attributes(g, "AvgPool1d", m, example, dims=1)
+    return g.op("AveragePool", x, count_include_pad=int(bool(m.count_include_pad)), **attributes)
 
 
 @register_converter(nn.AvgPool2d)
 def _avg_pool2d(g, m, x, example):
     # count_include_pad=0 divides by the real pixels of each window, as zerograd does
-    attributes = _pool_attributes(g, "AvgPool2d", m, example)
+    attributes = _pool_attributes(g, "AvgPool2d", m, example, dims=2)
     if m.divisor_override is None:
         return g.op(
             "AveragePool", x, count_include_pad=int(bool(m.count_include_pad)), **attributes
