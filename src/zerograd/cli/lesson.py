@@ -1,10 +1,11 @@
 """``zerograd lesson list`` and ``zerograd lesson NAME [ARGS ...]``: the course's lessons.
 
 The lessons are the scripts in the repository's ``examples/`` folder, shipped in the package as
-``zerograd.lessons``. Most are jupytext notebooks in ``py:percent`` form (``# %%`` cells, the title
-in the first markdown heading); ``zerograd lesson NAME --notebook [DIR]`` writes one as
-``NAME.ipynb``. A lesson's name starts with its number, e.g. ``07_gender_by_hand``, or with a number
-and a letter for a stop between two others, e.g. ``07b_autograd_engine``.
+``zerograd.lessons``. Each is a jupytext notebook in ``py:percent`` form (``# %%`` cells, the title
+in the first markdown heading), run top to bottom as a script; ``zerograd lesson NAME --notebook
+[DIR]`` writes it as ``NAME.ipynb``. A lesson's name starts with its number, e.g.
+``07_gender_by_hand``, or with a number and a letter for a stop between two others, e.g.
+``07b_autograd_engine``.
 """
 
 from __future__ import annotations
