@@ -71,16 +71,16 @@ def build(name: str, lang: str = "en") -> str:
             f"lesson {name} is not a notebook yet (it is a plain script, no '# %%' cells); "
             f"run it with zerograd lesson {name}."
         )
+    texts = zh_cells(name) if lang == "zh" else None
+    if lang == "zh" and texts is None:
+        raise ValueError(
+            f"lesson {name} has no Chinese notebook yet (no zh/{name}.md beside the lessons); "
+            "--lang en gives the English one."
+        )
     jupytext = _jupytext()
     nb = jupytext.reads(source, fmt="py:percent")
-    if lang == "zh":
-        texts = zh_cells(name)
+    if texts is not None:
         markdown = [cell for cell in nb.cells if cell.cell_type == "markdown"]
-        if texts is None:
-            raise ValueError(
-                f"lesson {name} has no Chinese notebook yet (no zh/{name}.md beside the "
-                "lessons); --lang en gives the English one."
-            )
         if len(texts) != len(markdown):
             raise ValueError(
                 f"zh/{name}.md has {len(texts)} markdown cells but lesson {name} has "
