@@ -220,6 +220,32 @@ def resolve_dtype(dtype):
         ) from None
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "gpu", "mps", "xpu", "meta")
+
+
+def is_device(x) -> bool:
+    """Whether ``x`` names a device (``"cpu"``, ``"cuda:0"``, a ``torch.device``), not a dtype."""
+    if type(x).__name__ == "device":
+        return True
+    return isinstance(x, str) and x.split(":")[0] in _DEVICE_TYPES
+
+
+def check_device(who: str, device) -> None:
+    """Accept PyTorch's ``device=`` where zerograd has one device: None, "cpu", "cpu:0" or a
+    ``torch.device('cpu')``; anything else is a ValueError naming ``who`` and the device."""
+    if device is None:
+        return
+    name = device.type if type(device).__name__ == "device" else device  # torch.device
+    if isinstance(name, str) and name.split(":")[0] == "cpu":
+        return
+    if isinstance(name, str) and name.split(":")[0] in ("cuda", "gpu", "mps", "xpu"):
+        raise ValueError(
+            f"{who}: device {device!r} is not available; zerograd runs on the CPU (NumPy) for "
+            "now, so pass device='cpu' or leave it out."
+        )
+    raise ValueError(f"{who}: unknown device {device!r}; zerograd has one device, 'cpu'.")
+
+
 # ---------------------------------------------------------------------------------------------
 # random numbers: one seeded generator for the whole library
 

@@ -30,6 +30,7 @@ __all__ = [
     "full_like",
     "randn_like",
     "rand_like",
+    "from_numpy",
 ]
 
 
@@ -106,23 +107,53 @@ def as_tensor(data, dtype=None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def from_numpy(array) -> Tensor:
+    """A tensor sharing memory with the NumPy ``array`` (``torch.from_numpy``): writes to one show
+    in the other; the dtype is the array's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros(3)
+    >>> t = from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t.tolist(), t.dtype
+    ([5.0, 0.0, 0.0], dtype('float64'))
+    """
+    if not isinstance(array, numpy.ndarray):
+        raise TypeError(
+            f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}; use "
+            "zerograd.tensor(data) for lists and numbers."
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"from_numpy: can't make a tensor of dtype {array.dtype}; pass a bool, integer or "
+            "floating array."
+        )
+    return Tensor.wrap(array)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of zeros, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    backend.check_device("zeros", device)
     return _make(numpy.zeros(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of ones."""
+    backend.check_device("ones", device)
     return _make(numpy.ones(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """An uninitialised tensor (its values are whatever memory held)."""
+    backend.check_device("empty", device)
     return _make(numpy.empty(_shape(size), backend.resolve_dtype(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype follows the value, like PyTorch)."""
+    backend.check_device("full", device)
     if dtype is None and isinstance(fill_value, bool):
         dtype = numpy.bool_
     elif dtype is None and isinstance(fill_value, int):
@@ -131,12 +162,15 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(numpy.full(size, fill_value, backend.resolve_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     """The identity matrix (n, m)."""
+    backend.check_device("eye", device)
     return _make(numpy.eye(n, m, dtype=backend.resolve_dtype(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Values in ``[start, end)`` spaced by ``step``; int64 when all arguments are ints.
 
     Examples
@@ -144,6 +178,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     >>> arange(3).tolist()
     [0, 1, 2]
     """
+    backend.check_device("arange", device)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -154,8 +189,12 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _make(numpy.arange(start, end, step, dtype=backend.resolve_dtype(dtype)), requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start, end, steps: int, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    backend.check_device("linspace", device)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     return _make(
         numpy.linspace(start, end, steps, dtype=backend.resolve_dtype(dtype)), requires_grad
     )
@@ -169,28 +208,37 @@ def _random_float(draw, size, dtype, requires_grad):
     return _make(draw(size, dtype), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Samples from N(0, 1), from the library's seeded generator."""
+    backend.check_device("randn", device)
     draw = backend.generator().standard_normal
     return _random_float(lambda s, d: draw(s, dtype=d), _shape(size), dtype, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Samples from U[0, 1), from the library's seeded generator."""
+    backend.check_device("rand", device)
     draw = backend.generator().random
     return _random_float(lambda s, d: draw(s, dtype=d), _shape(size), dtype, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(
+    low, high=None, size=(), dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Integers in ``[low, high)`` (int64), like ``torch.randint``."""
-    if high is None:
+    backend.check_device("randint", device)
+    if isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    size = _shape((size,) if isinstance(size, (tuple, list)) else (size,))
     dtype = backend.resolve_dtype(numpy.int64 if dtype is None else dtype)
-    return Tensor.wrap(
-        backend.generator().integers(
-            low, high, _shape((size,) if isinstance(size, (tuple, list)) else (size,)), dtype=dtype
-        )
-    )
+    if requires_grad and dtype.kind != "f":
+        raise TypeError("randint: integer tensors cannot require gradients (like PyTorch's).")
+    if low >= high and numpy.prod(size) > 0:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high}).")
+    ints = backend.generator().integers(low, max(high, low + 1), size, dtype=numpy.int64)
+    return _make(ints.astype(dtype, copy=False), requires_grad)
 
 
 def _like(t, dtype):
@@ -198,26 +246,31 @@ def _like(t, dtype):
     return data.shape, (data.dtype if dtype is None else backend.resolve_dtype(dtype))
 
 
-def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    backend.check_device("zeros_like", device)
     shape, dtype = _like(t, dtype)
     return _make(numpy.zeros(shape, dtype), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    backend.check_device("ones_like", device)
     shape, dtype = _like(t, dtype)
     return _make(numpy.ones(shape, dtype), requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    backend.check_device("full_like", device)
     shape, dtype = _like(t, dtype)
     return _make(numpy.full(shape, fill_value, dtype), requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    backend.check_device("randn_like", device)
     shape, dtype = _like(t, dtype)
     return randn(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    backend.check_device("rand_like", device)
     shape, dtype = _like(t, dtype)
     return rand(*shape, dtype=dtype, requires_grad=requires_grad)

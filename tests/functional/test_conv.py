@@ -121,9 +121,20 @@ def test_conv2d_only_computes_needed_gradients():
     assert x.grad is None and w.grad is not None
 
 
-def test_conv2d_rejects_non_4d_input():
-    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D .*\(3, 8, 8\).*unsqueeze"):
-        conv2d(zg.ones(3, 8, 8), zg.ones(4, 3, 3, 3))
+def test_conv2d_takes_one_unbatched_image_as_pytorch_does():
+    rng = np.random.default_rng(0)
+    x = zg.tensor(rng.standard_normal((3, 8, 8)), requires_grad=True)
+    w = zg.tensor(rng.standard_normal((4, 3, 3, 3)))
+    y = conv2d(x, w, padding=1)
+    assert y.shape == (4, 8, 8)
+    np.testing.assert_allclose(y.data, conv2d(x.data[None], w, padding=1).data[0], rtol=1e-12)
+    y.sum().backward()
+    assert x.grad.shape == (3, 8, 8)
+
+
+def test_conv2d_rejects_input_of_other_ranks():
+    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D .* or 3-D .*\(8, 8\)"):
+        conv2d(zg.ones(8, 8), zg.ones(4, 3, 3, 3))
     with pytest.raises(ValueError, match=r"conv2d: weight must be 4-D.*\(4, 27\)"):
         conv2d(zg.ones(1, 3, 8, 8), zg.ones(4, 27))
 

@@ -84,11 +84,12 @@ def test_conv2d_shape_errors_name_the_layer():
     with pytest.raises(
         ValueError,
         match=r"Conv2d\(1, 30, kernel_size=\(5, 5\), stride=\(1, 1\)\): input has shape "
-        r"\(32, 784\) but must be \(N, 1, H, W\)\. Reshape flat images",
+        r"\(32, 784\) but must be \(N, 1, H, W\) or one image \(1, H, W\)\. Reshape flat",
     ):
         conv(zg.zeros(32, 784))
-    with pytest.raises(ValueError, match=r"\(1, 28, 28\) but must be .*unsqueeze\(0\)"):
-        conv(zg.zeros(1, 28, 28))
+    with pytest.raises(ValueError, match=r"\(32, 28, 28\) but must be .*x\.unsqueeze\(1\)"):
+        conv(zg.zeros(32, 28, 28))
+    assert conv(zg.zeros(1, 28, 28)).shape == (30, 24, 24)  # one image, unbatched
     with pytest.raises(ValueError, match=r"\(2, 3, 28, 28\) but must be \(N, 1, H, W\)"):
         conv(zg.zeros(2, 3, 28, 28))
     with pytest.raises(

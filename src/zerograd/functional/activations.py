@@ -181,6 +181,9 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = array_module(x)
+        if x.size == 0:  # an empty softmax dimension (or none at all): nothing to normalise
+            self.save_for_backward(x)
+            return x.copy()
         e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
         y = e / e.sum(axis=self.dim, keepdims=True)
         self.save_for_backward(y)
@@ -202,6 +205,9 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = array_module(x)
+        if x.size == 0:
+            self.save_for_backward(x)
+            return x.copy()
         z = x - x.max(axis=self.dim, keepdims=True)
         y = z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
         self.save_for_backward(y)
@@ -305,16 +311,30 @@ def softplus_args(who: str, beta, threshold) -> tuple:
     return beta, threshold
 
 
-def softmax(x, dim: int = -1, *, axis=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim`` (default the last), without overflow."""
-    x = _floating("softmax", x)
-    return Softmax(normalize_dim("softmax", dim if axis is None else axis, x.ndim))(x)
+def _softmax_dim(op: str, x, dim, axis, dtype):
+    """The input (cast to ``dtype`` first if given, as PyTorch's) and its softmax axis: None for a
+    0-d tensor, which takes dim 0 or -1 and is its own row."""
+    if dtype is not None:
+        from .arithmetic import cast
+
+        x = cast(as_tensor(x), dtype)
+    x = _floating(op, x)
+    d = normalize_dim(op, dim if axis is None else axis, x.ndim)
+    return x, (d if x.ndim else None)
 
 
-def log_softmax(x, dim: int = -1, *, axis=None) -> Tensor:
-    """log(softmax(x)) along ``dim`` (default the last), computed stably."""
-    x = _floating("log_softmax", x)
-    return LogSoftmax(normalize_dim("log_softmax", dim if axis is None else axis, x.ndim))(x)
+def softmax(x, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (default the last), without overflow; ``dtype`` casts
+    the input first (``torch.softmax``)."""
+    x, d = _softmax_dim("softmax", x, dim, axis, dtype)
+    return Softmax(d)(x)
+
+
+def log_softmax(x, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
+    """log(softmax(x)) along ``dim`` (default the last), computed stably; ``dtype`` casts the
+    input first."""
+    x, d = _softmax_dim("log_softmax", x, dim, axis, dtype)
+    return LogSoftmax(d)(x)
 
 
 def identity(x) -> Tensor:

@@ -44,7 +44,9 @@ def reduce_args(op: str, ndim: int, dim, keepdim, axis=None, keepdims=None):
     if dim is None:
         return None, bool(keepdim)
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(normalize_dim(op, d, ndim) for d in dims), bool(keepdim)
+    axes = tuple(normalize_dim(op, d, ndim) for d in dims)
+    # a 0-d tensor takes dim 0 or -1 (as PyTorch's does) and has no axis to reduce
+    return (() if ndim == 0 else axes), bool(keepdim)
 
 
 def normalize_dim(op: str, dim, ndim: int, extra: int = 0) -> int:

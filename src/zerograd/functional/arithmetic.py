@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd import Function, Tensor
-from ..backend import array_module, resolve_dtype, sum_to
+from ..backend import array_module, errstate, resolve_dtype, sum_to
 from .args import shape_of
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "sqrt",
     "abs",
     "clamp",
+    "clone",
     "clip",
     "maximum",
     "minimum",
@@ -320,6 +321,16 @@ class Cast(Function):
         return gy.astype(self.src)
 
 
+class Clone(Function):
+    """y = a copy of x,   gx = gy"""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
 # ---------------------------------------------------------------------------------------------
 # wrappers
 
@@ -334,14 +345,25 @@ def _number_or_tensor(x):
     return x if hasattr(x, "shape") else Tensor(x)
 
 
-def add(a, b) -> Tensor:
-    """``a + b`` with broadcasting."""
-    return Add()(a, _number_or_tensor(b))
+def _scaled(op: str, b, alpha):
+    """``alpha * b`` for add/sub's ``alpha`` (``torch.add(a, b, alpha=2)`` is a + 2 * b)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Number):
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}.")
+    b = _number_or_tensor(b)
+    if alpha == 1:
+        return b
+    alpha = alpha if type(alpha) in (int, float, complex) else alpha.item()
+    return b * alpha if isinstance(b, numbers.Number) else Mul()(b, alpha)
 
 
-def sub(a, b) -> Tensor:
-    """``a - b`` with broadcasting."""
-    return Sub()(a, _number_or_tensor(b))
+def add(a, b, *, alpha=1) -> Tensor:
+    """``a + alpha * b`` with broadcasting (``torch.add``)."""
+    return Add()(a, _scaled("add", b, alpha))
+
+
+def sub(a, b, *, alpha=1) -> Tensor:
+    """``a - alpha * b`` with broadcasting (``torch.sub``)."""
+    return Sub()(a, _scaled("sub", b, alpha))
 
 
 def mul(a, b) -> Tensor:
@@ -349,9 +371,44 @@ def mul(a, b) -> Tensor:
     return Mul()(a, _number_or_tensor(b))
 
 
-def div(a, b) -> Tensor:
-    """``a / b`` with broadcasting."""
-    return Div()(a, _number_or_tensor(b))
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    """``a / b`` with broadcasting; ``rounding_mode`` "trunc" or "floor" rounds the quotient
+    (``torch.div``), and like PyTorch's the rounded quotient passes no gradient (its derivative is
+    zero almost everywhere).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([7.0, -7.0])
+    >>> div(x, 2).tolist(), div(x, 2, rounding_mode="trunc").tolist()
+    ([3.5, -3.5], [3.0, -3.0])
+    >>> div(x, 2, rounding_mode="floor").tolist()
+    [3.0, -4.0]
+    """
+    if rounding_mode is None:
+        return Div()(a, _number_or_tensor(b))
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}."
+        )
+    ad = a.data if isinstance(a, Tensor) else a
+    b = _number_or_tensor(b)
+    bd = b.data if isinstance(b, Tensor) else b
+    xp = array_module(ad)
+    ad = xp.asarray(ad)
+    try:
+        with errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "floor":
+                q = xp.floor_divide(ad, bd)
+            elif ad.dtype.kind in "iub" and xp.asarray(bd).dtype.kind in "iub":
+                q = xp.fix(ad / bd).astype(xp.result_type(ad, bd))  # C's integer division
+            else:
+                q = xp.trunc(xp.true_divide(ad, bd))
+    except ValueError:
+        raise ValueError(
+            f"div: cannot broadcast shapes {shape_of(ad)} and {shape_of(bd)}."
+        ) from None
+    return Tensor.wrap(xp.asarray(q))
 
 
 def neg(x) -> Tensor:
@@ -399,9 +456,26 @@ def abs(x) -> Tensor:
 
 
 def clamp(x, min=None, max=None) -> Tensor:
-    """Limit values to ``[min, max]`` (either may be None), ``torch.clamp``."""
+    """Limit values to ``[min, max]`` (either may be None), ``torch.clamp``.
+
+    ``min`` and ``max`` are numbers, or tensors that broadcast with ``x`` (then, as in PyTorch,
+    where min > max the result is max, and the gradient goes to whichever bound or ``x`` gave the
+    value).
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given.")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        y = x
+        if isinstance(x, Tensor) and x.dtype.kind == "f":  # a float wins over int bounds
+            min, max = (
+                cast(b, x.dtype) if isinstance(b, Tensor) and b.dtype.kind in "iub" else b
+                for b in (min, max)
+            )
+        if min is not None:
+            y = where(lt(y, min), min, y)
+        if max is not None:
+            y = where(gt(y, max), max, y)
+        return y
     for name, v in (("min", min), ("max", max)):
         if v is not None and not isinstance(v, numbers.Real):
             raise TypeError(f"clamp: {name} must be a number or None, got {type(v).__name__}.")
@@ -432,6 +506,22 @@ def where(condition, input, other) -> Tensor:
     if isinstance(condition, Tensor):
         cond = condition  # a Tensor input: the version check covers in-place edits of it
     return Where()(cond, _number_or_tensor(input), _number_or_tensor(other))
+
+
+def clone(x) -> Tensor:
+    """A copy of ``x`` with its own memory, in the graph (``torch.clone``): gradients flow back
+    to ``x``, and in-place edits of the copy leave ``x`` alone.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = clone(x)
+    >>> (y * 3).sum().backward()
+    >>> x.grad.tolist()
+    [3.0, 3.0]
+    """
+    return Clone()(x if isinstance(x, Tensor) else Tensor(x))
 
 
 def cast(x, dtype) -> Tensor:

@@ -170,8 +170,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     Parameters
     ----------
     input : Tensor
-        (N, C, H, W). Unlike PyTorch, an unbatched (C, H, W) input is not accepted: add the batch
-        dimension with ``x.unsqueeze(0)``.
+        (N, C, H, W), or one unbatched image (C, H, W) as in PyTorch.
     weight : Tensor
         (CO, C / groups, KH, KW).
     bias : Tensor or None
@@ -185,7 +184,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     Returns
     -------
     Tensor
-        (N, CO, OH, OW), OH = (H + 2 PH - DH (KH - 1) - 1) // SH + 1, OW likewise.
+        (N, CO, OH, OW), OH = (H + 2 PH - DH (KH - 1) - 1) // SH + 1, OW likewise; (CO, OH, OW)
+        for an unbatched input.
 
     Raises
     ------
@@ -204,9 +204,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     ValueError: conv2d: input of size (H, W) = (4, 4) is too small for ...
     """
     x, W = as_tensor(input), as_tensor(weight)
+    if x.ndim == 3:  # one image: a batch of one, and the batch dimension taken off again
+        y = conv2d(x.reshape((1,) + x.shape), W, bias, stride, padding, dilation, groups)
+        return y.reshape(y.shape[1:])
     if x.ndim != 4:
-        hint = " Add the batch dimension with x.unsqueeze(0)." if x.ndim == 3 else ""
-        raise ValueError(f"conv2d: input must be 4-D (N, C, H, W), got shape {x.shape}.{hint}")
+        raise ValueError(
+            f"conv2d: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}."
+        )
     if W.ndim != 4:
         raise ValueError(
             f"conv2d: weight must be 4-D (out_channels, in_channels/groups, KH, KW), "

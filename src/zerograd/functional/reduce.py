@@ -27,6 +27,8 @@ __all__ = [
     "logsumexp",
     "argmax",
     "argmin",
+    "any",
+    "all",
 ]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -42,6 +44,10 @@ def _kept(gy, in_shape, axis, keepdims):
     for a in axis:
         shape[a] = 1
     return gy.reshape(shape)
+
+
+def _kept_shape(shape, axis) -> tuple:
+    return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
 
 
 def _count(shape, axis) -> int:
@@ -177,8 +183,11 @@ class LogSumExp(Function):
 
     def forward(self, x):
         xp = array_module(x)
-        m = x.max(axis=self.axis, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
+        if x.size:
+            m = x.max(axis=self.axis, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
+        else:  # an empty sum is 0, its log -inf (PyTorch's answer)
+            m = xp.zeros(_kept_shape(x.shape, self.axis), x.dtype)
         y = m + xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True))
         self.save_for_backward(x, y)
         return y if self.keepdims else y.reshape(_drop(x.shape, self.axis))
@@ -224,11 +233,17 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 
 def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
     x = as_tensor(x)
+    if isinstance(dim, Tensor):  # torch.max(input, other): the element-wise maximum
+        from .arithmetic import maximum, minimum
+
+        return (maximum if largest else minimum)(x, dim)
     if x.numel() == 0:
         raise ValueError(f"{op}: the tensor of shape {x.shape} is empty; there is no {op}.")
     a, k = reduce_args(op, x.ndim, dim, keepdim, axis, keepdims)
     if a is None:
         return cls(None, k)(x)
+    if x.ndim == 0:
+        return values_indices(x, Tensor.wrap(array_module(x.data).zeros((), "int64")))
     if len(a) != 1:
         raise TypeError(
             f"{op}: dim must be a single int, got {dim if dim is not None else axis}; "
@@ -243,12 +258,14 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The largest value, or ``(values, indices)`` along ``dim`` (``torch.max``)."""
+    """The largest value, or ``(values, indices)`` along ``dim`` (``torch.max``); with a tensor
+    in place of ``dim``, the element-wise maximum (``torch.max(input, other)``)."""
     return _extreme("max", AMax, True, x, dim, keepdim, axis, keepdims)
 
 
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The smallest value, or ``(values, indices)`` along ``dim`` (``torch.min``)."""
+    """The smallest value, or ``(values, indices)`` along ``dim`` (``torch.min``); with a tensor
+    in place of ``dim``, the element-wise minimum."""
     return _extreme("min", AMin, False, x, dim, keepdim, axis, keepdims)
 
 
@@ -275,8 +292,12 @@ def _correction(op, unbiased, correction):
 def var(
     x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
 ) -> Tensor:
-    """Variance; unbiased (n - 1) by default as in PyTorch; ``correction=0`` is NumPy's."""
+    """Variance; unbiased (n - 1) by default as in PyTorch; ``correction=0`` is NumPy's.
+
+    ``var(x, False)`` reads the bool as ``unbiased``, as PyTorch's older form does."""
     x = as_tensor(x)
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
     a, k = reduce_args("var", x.ndim, dim, keepdim, axis, keepdims)
     return Var(a, k, _correction("var", unbiased, correction))(x)
 
@@ -285,6 +306,8 @@ def std(
     x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
 ) -> Tensor:
     """Standard deviation, sqrt(var(...)); same arguments as ``var``."""
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
@@ -298,7 +321,7 @@ def _arg(op, x, dim, keepdim, axis, keepdims):
     x = as_tensor(x)
     a, k = reduce_args(op, x.ndim, dim, keepdim, axis, keepdims)
     data = x.data
-    if a is None:
+    if a is None or x.ndim == 0:
         r = getattr(data, op)()
         return Tensor.wrap(
             array_module(data).asarray(r, dtype="int64").reshape((1,) * x.ndim if k else ())
@@ -314,3 +337,28 @@ def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the smallest value (over the flattened tensor, or along ``dim``); no gradient."""
     return _arg("argmin", x, dim, keepdim, axis, keepdims)
+
+
+def _logical(op, x, dim, keepdim, axis, keepdims) -> Tensor:
+    x = as_tensor(x)
+    a, k = reduce_args(op, x.ndim, dim, keepdim, axis, keepdims)
+    return Tensor.wrap(array_module(x.data).asarray(getattr(x.data, op)(axis=a, keepdims=k)))
+
+
+def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Whether any element is true (non-zero), over ``dim`` or all of it; a bool tensor, no
+    gradient (``torch.any``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([[0.0, 1.0], [0.0, 0.0]])
+    >>> any(x).item(), any(x, dim=1).tolist()
+    (True, [True, False])
+    """
+    return _logical("any", x, dim, keepdim, axis, keepdims)
+
+
+def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Whether every element is true (non-zero), over ``dim`` or all of it (``torch.all``)."""
+    return _logical("all", x, dim, keepdim, axis, keepdims)

@@ -300,18 +300,43 @@ def _tensors(op, tensors):
     return [as_tensor(t) for t in tensors]
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension (``torch.cat``)."""
+def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    """Join tensors along an existing dimension (``torch.cat``; ``axis`` is NumPy's name).
+
+    As in PyTorch, 1-d empty tensors (shape ``(0,)``) are left out when joining tensors of more
+    dimensions, so ``cat([zeros(0), x])`` is ``x``.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> cat([zerograd.ones(2, 3), zerograd.zeros(1, 3)]).shape
+    (3, 3)
+    >>> cat([zerograd.ones(2, 3), zerograd.zeros(2, 1)], axis=1).shape
+    (2, 4)
+    """
+    dim = _dim_or_axis("cat", dim, axis)
     ts = _tensors("cat", tensors)
+    full = [t for t in ts if not (t.ndim == 1 and t.shape[0] == 0)]
+    if full and len(full) < len(ts) and full[0].ndim > 1:
+        ts = full
     d = normalize_dim("cat", dim, ts[0].ndim)
     return Cat(d)(*ts)
+
+
+def _dim_or_axis(op: str, dim, axis):
+    if axis is None:
+        return dim
+    if dim != 0:
+        raise TypeError(f"{op}: got both dim={dim!r} and its alias axis={axis!r}; pass one.")
+    return axis
 
 
 concatenate = cat
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new dimension (``torch.stack``)."""
+def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    """Join same-shaped tensors along a new dimension (``torch.stack``; ``axis`` is NumPy's)."""
+    dim = _dim_or_axis("stack", dim, axis)
     ts = _tensors("stack", tensors)
     d = normalize_dim("stack", dim, ts[0].ndim, extra=1)
     return Stack(d)(*ts)

@@ -8,6 +8,7 @@ call into the op of the same name.
 from __future__ import annotations
 
 from ..autograd import Tensor
+from ..backend import check_device, is_device
 from . import activations as A
 from . import arithmetic as M
 from . import reduce as R
@@ -63,6 +64,8 @@ def _bind():
         setattr(T, name, getattr(M, name))
     T.neg = M.neg
     T.to = _to
+    T.cpu = lambda self: self  # the one device: already there, as PyTorch returns self
+    T.clone = M.clone
     T.float = lambda self: M.cast(self, "float32")
     T.double = lambda self: M.cast(self, "float64")
     T.long = lambda self: M.cast(self, "int64")
@@ -100,16 +103,43 @@ def _bind():
         "argmin",
     ):
         setattr(T, name, getattr(R, name))
-    T.any = lambda self, *a, **k: Tensor.wrap(self.data.any(*a, **k))
-    T.all = lambda self, *a, **k: Tensor.wrap(self.data.all(*a, **k))
+    T.any, T.all = R.any, R.all
     # activations PyTorch has as methods
     for name in ("sigmoid", "tanh", "relu", "softmax", "log_softmax"):
         setattr(T, name, getattr(A, name))
 
 
-def _to(self, dtype) -> Tensor:
-    """``x.to(dtype)``: the tensor in another dtype (differentiable); itself if already so."""
-    return M.cast(self, dtype)
+def _to(self, *args, **kwargs) -> Tensor:
+    """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(device, dtype)``, ``x.to(other)``, as PyTorch's.
+
+    The result is differentiable; ``x`` itself when nothing changes, unless ``copy=True``.
+    ``non_blocking`` is accepted and has nothing to do on the CPU.
+    """
+    allowed = {"device", "dtype", "non_blocking", "copy"}
+    if unknown := sorted(set(kwargs) - allowed):
+        raise TypeError(
+            f"to: unexpected argument(s) {', '.join(unknown)}; it takes a dtype, a device "
+            "('cpu'), another tensor, non_blocking and copy."
+        )
+    args = list(args)
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    if args and isinstance(args[0], Tensor):
+        dtype = args.pop(0).dtype
+    elif args and is_device(args[0]):
+        device = args.pop(0)
+        if args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+    elif args and not isinstance(args[0], bool):
+        dtype = args.pop(0)
+    if len(args) > 2 or not all(isinstance(a, bool) for a in args):
+        raise TypeError(
+            f"to: expected (dtype), (device, dtype) or (tensor), then non_blocking and copy as "
+            f"bools; got {len(args)} more argument(s): {args!r}."
+        )
+    copy = args[1] if len(args) == 2 else kwargs.get("copy", False)
+    check_device("to", device)
+    out = self if dtype is None else M.cast(self, dtype)
+    return M.clone(out) if copy and out is self else out
 
 
 _bind()

@@ -22,13 +22,13 @@ class Conv2d(Module):
     y[n, o] = b[o] + sum over the input channels c of o's group of W[o, c] cross-correlated with
     x[n, c]; see ``zerograd.functional.conv.Conv2d`` for the formula and its gradients.
     weight: (out_channels, in_channels / groups, KH, KW), bias: (out_channels,).
-    Input (N, in_channels, H, W) -> output (N, out_channels, OH, OW),
+    Input (N, in_channels, H, W) -> output (N, out_channels, OH, OW) (or one image without the
+    N axis, as in PyTorch),
     OH = (H + 2 PH - DH (KH - 1) - 1) // SH + 1, OW likewise.
 
     Default init is PyTorch's: kaiming_uniform_(a=sqrt(5)) on the weight, which is
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * KH * KW, and the bias
-    from the same uniform. Unlike PyTorch, ``padding_mode`` (always 'zeros') and unbatched
-    (C, H, W) inputs are not supported.
+    from the same uniform. Unlike PyTorch, ``padding_mode`` is always 'zeros'.
 
     Examples
     --------
@@ -92,15 +92,17 @@ class Conv2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = layer_input(self, x)
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
+        channels = x.shape[-3] if x.ndim in (3, 4) else None
+        if channels != self.in_channels:
             if x.ndim == 3:
-                hint = " Add the batch dimension with x.unsqueeze(0)."
+                hint = " For a batch of one-channel images add the channel axis: x.unsqueeze(1)."
             elif x.ndim == 2:
                 hint = " Reshape flat images first, e.g. x.reshape(len(x), C, H, W)."
             else:
                 hint = ""
             raise ValueError(
-                f"{self!r}: input has shape {x.shape} but must be (N, {self.in_channels}, H, W)."
+                f"{self!r}: input has shape {x.shape} but must be (N, {self.in_channels}, H, W) "
+                f"or one image ({self.in_channels}, H, W)."
                 f"{hint}"
             )
         check_input_dtype(self, x, self.weight.dtype)

@@ -362,14 +362,12 @@ class Module:
 
         ``to("cpu")`` is accepted (everything lives on the CPU until the GPU backend lands).
         """
+        if backend.is_device(dtype_or_device):
+            backend.check_device(f"{type(self).__name__}.to", dtype_or_device)
+            dtype_or_device = None
         target = dtype if dtype is not None else dtype_or_device
-        if target is None or (isinstance(target, str) and target == "cpu"):
+        if target is None:
             return self
-        if isinstance(target, str) and target.startswith(("cuda", "gpu")):
-            raise ValueError(
-                f"to({target!r}): zerograd runs on the CPU (NumPy) for now; the GPU backend "
-                "through CuPy has not landed yet."
-            )
         d = backend.resolve_dtype(target)
         if d.kind != "f":
             raise TypeError(f"to: modules convert only to floating dtypes, got {d}.")
