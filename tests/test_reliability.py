@@ -180,9 +180,11 @@ LAYERS = {
     "BatchNorm2d": LayerSpec(lambda: nn.BatchNorm2d(3), (2, 3, 4, 4), r"BatchNorm2d\(3, eps=",
                              rank=(2, 3), features=(2, 4, 4, 4), params=True),
     "Conv2d": LayerSpec(lambda: nn.Conv2d(3, 2, 3), (2, 3, 5, 5), r"Conv2d\(3, 2, kernel_size",
-                        rank=(3, 5, 5), features=(2, 4, 5, 5), params=True),
-    "MaxPool2d": LayerSpec(lambda: nn.MaxPool2d(2), (2, 3, 4, 4), "max_pool2d", rank=(3, 4, 4)),
-    "AvgPool2d": LayerSpec(lambda: nn.AvgPool2d(2), (2, 3, 4, 4), "avg_pool2d", rank=(3, 4, 4)),
+                        rank=(5, 5), features=(2, 4, 5, 5), params=True),
+    "MaxPool2d": LayerSpec(lambda: nn.MaxPool2d(2), (2, 3, 4, 4), "max_pool2d", rank=(4, 4)),
+    "AvgPool2d": LayerSpec(lambda: nn.AvgPool2d(2), (2, 3, 4, 4), "avg_pool2d", rank=(4, 4)),
+    "MaxPool1d": LayerSpec(lambda: nn.MaxPool1d(2), (2, 3, 8), "max_pool1d", rank=(8,)),
+    "AvgPool1d": LayerSpec(lambda: nn.AvgPool1d(2), (2, 3, 8), "avg_pool1d", rank=(8,)),
     "AdaptiveAvgPool2d": LayerSpec(lambda: nn.AdaptiveAvgPool2d(2), (2, 3, 4, 4),
                                    "adaptive_avg_pool2d", rank=(2, 3)),
     "RNN": LayerSpec(lambda: nn.RNN(4, 3), (5, 2, 4), r"RNN\(4, 3\)", rank=(4,),
@@ -213,9 +215,24 @@ LAYERS = {
     "Sequential": LayerSpec(lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU()), (2, 4),
                             r"Linear\(in_features=4, out_features=3", features=(2, 5),
                             params=True),
+    "LayerNorm": LayerSpec(lambda: nn.LayerNorm(4), (2, 4), r"LayerNorm\(\(4,\), eps=",
+                           rank=(), features=(2, 5), params=True),
+    "MultiheadAttention": LayerSpec(lambda: nn.MultiheadAttention(4, 2), (5, 2, 4),
+                                    r"MultiheadAttention\(embed_dim=4, num_heads=2\)",
+                                    rank=(4,), features=(5, 2, 3), params=True,
+                                    empty=(5, 0, 4)),
+    "TransformerEncoderLayer": LayerSpec(lambda: nn.TransformerEncoderLayer(4, 2, 8), (5, 2, 4),
+                                         r"TransformerEncoderLayer\(d_model=4, nhead=2\)",
+                                         rank=(4,), features=(5, 2, 3), params=True,
+                                         empty=(5, 0, 4)),
+    "TransformerEncoder": LayerSpec(
+        lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8), 2), (5, 2, 4),
+        r"TransformerEncoderLayer\(d_model=4, nhead=2\)", rank=(4,), features=(5, 2, 3),
+        params=True, empty=(5, 0, 4)),
 }  # fmt: skip
 # exported Module subclasses with rows of their own below (not the generic ones above)
-SPECIAL = {"Embedding", "ModuleList", "Module"}
+SPECIAL = {"Embedding", "ModuleList", "Module", "MaxUnpool2d", "TransformerDecoderLayer",
+           "TransformerDecoder"}  # fmt: skip
 LOSSES = {"MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
 
 
@@ -300,6 +317,40 @@ _layer_cases()
 sec = "Layers"
 
 
+@case(
+    "TransformerDecoderLayer-wrong-memory-size",
+    sec,
+    "TransformerDecoderLayer(4, 2, 8) given memory of shape (6, 2, 3)",
+    ValueError,
+    r"TransformerDecoderLayer\(d_model=4, nhead=2\): memory has shape \(6, 2, 3\)",
+)
+def _(ctx):
+    nn.TransformerDecoderLayer(4, 2, 8)(t32(5, 2, 4), t32(6, 2, 3))
+
+
+@case(
+    "TransformerDecoder-float64-target",
+    sec,
+    "TransformerDecoder (float32 parameters) given a float64 target",
+    TypeError,
+    r"TransformerDecoderLayer\(d_model=4, nhead=2\): input is float64 but the parameters",
+)
+def _(ctx):
+    decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(4, 2, 8), 2)
+    decoder(zg.tensor(np.ones((5, 2, 4))), t32(6, 2, 4))
+
+
+@case(
+    "MultiheadAttention-heads-do-not-divide",
+    sec,
+    "MultiheadAttention(10, 3)",
+    ValueError,
+    r"MultiheadAttention\(embed_dim=10, num_heads=3\): embed_dim must be divisible by num_heads",
+)
+def _(ctx):
+    nn.MultiheadAttention(10, 3)
+
+
 @case("ReLU-bool-input", sec, "ReLU given bool input", TypeError, "relu: bool input")
 def _(ctx):
     nn.ReLU()(zg.tensor(np.ones((2, 2), bool)))
@@ -325,6 +376,28 @@ def _(ctx):
 )
 def _(ctx):
     nn.MaxPool2d(2)(t32(2, 3, 1, 1))
+
+
+@case(
+    "MaxUnpool2d-float-indices",
+    sec,
+    "MaxUnpool2d(2) given float indices",
+    TypeError,
+    "max_unpool2d: indices must be an integer tensor",
+)
+def _(ctx):
+    nn.MaxUnpool2d(2)(t32(2, 3, 2, 2), t32(2, 3, 2, 2))
+
+
+@case(
+    "MaxUnpool2d-index-out-of-range",
+    sec,
+    "MaxUnpool2d(2) given an index past its 4x4 output",
+    IndexError,
+    "max_unpool2d: index 16 is out of range",
+)
+def _(ctx):
+    nn.MaxUnpool2d(2)(t32(1, 1, 2, 2), np.full((1, 1, 2, 2), 16))
 
 
 @case(
@@ -2658,6 +2731,7 @@ def render_tables() -> str:
 
 def main(argv) -> int:
     return write_or_print(DOC, START, END, render_tables(), argv, len(CASES))
+
 
 if __name__ == "__main__":
     with contextlib.suppress(BrokenPipeError):

@@ -57,6 +57,7 @@ TWINS = {
     "minimum": torch.minimum,
     "where": torch.where,
     "cast_float32": lambda x: x.to(torch.float32),
+    "clone": torch.clone,
     "reshape": lambda x: x.reshape(4, -1),
     "flatten": lambda x: torch.flatten(x, 1),
     "transpose": lambda x: torch.transpose(x, 0, 2),
@@ -137,6 +138,16 @@ TWINS = {
     ),
     "batch_norm_eval": lambda x, w, b, rm, rv: TF.batch_norm(x, rm, rv, w, b, training=False),
     "batch_norm_3d": lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+    "layer_norm": lambda x, w, b: TF.layer_norm(x, (3, 4), w, b),
+    "layer_norm_no_affine": lambda x: TF.layer_norm(x, (5,), eps=1e-3),
+    "sdpa": TF.scaled_dot_product_attention,
+    "sdpa_causal_scale": lambda q, k, v: TF.scaled_dot_product_attention(
+        q, k, v, is_causal=True, scale=0.7
+    ),
+    "sdpa_bool_mask_broadcast": lambda q, k, v, m: TF.scaled_dot_product_attention(
+        q, k, v, attn_mask=m
+    ),
+    "sdpa_float_mask": lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),
     "conv2d": TF.conv2d,
     "conv2d_stride_pad": lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1),
     "conv2d_same_dilation_groups": lambda x, w: TF.conv2d(
@@ -149,6 +160,16 @@ TWINS = {
         x, 3, stride=2, padding=1, count_include_pad=False
     ),
     "adaptive_avg_pool2d": lambda x: TF.adaptive_avg_pool2d(x, 1),
+    "max_pool2d_dilation_ceil": lambda x: TF.max_pool2d(
+        x, 3, stride=2, padding=1, dilation=(2, 1), ceil_mode=True
+    ),
+    "avg_pool2d_ceil_exclude": lambda x: TF.avg_pool2d(
+        x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False
+    ),
+    "avg_pool2d_ceil_divisor": lambda x: TF.avg_pool2d(
+        x, (3, 2), stride=2, ceil_mode=True, divisor_override=5
+    ),
+    "max_unpool2d": lambda x, idx: TF.max_unpool2d(x, idx, 2),
     "rnn_layer_tanh": lambda x, h, *w: torch_layer("RNN", x, h, *w),
     "rnn_layer_relu_reverse_no_bias": lambda x, h, *w: torch_layer(
         "RNN", x, h, *w, reverse=True, nonlinearity="relu"

@@ -297,6 +297,8 @@ def test_every_zoo_model_runs_in_onnxruntime(tmp_path, name):
     if name == "char-lstm":
         proto = roundtrip(tmp_path, model, _ids(65, 2, 7), _ids(65, 3, 11))
         assert [o.name for o in proto.graph.output] == ["output", "h_n", "c_n"]
+    elif name == "gpt":
+        roundtrip(tmp_path, model, _ids(65, 2, 7), _ids(65, 3, 11))
     else:
         roundtrip(tmp_path, model, _randn(2, 1, 28, 28), _randn(3, 1, 28, 28))
 

@@ -10,6 +10,8 @@ from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _act
 from .arithmetic import *  # noqa: F401,F403
 from .arithmetic import __all__ as _ar
+from .attention import *  # noqa: F401,F403
+from .attention import __all__ as _at
 from .conv import *  # noqa: F401,F403
 from .conv import __all__ as _cv
 from .layers import *  # noqa: F401,F403
@@ -29,4 +31,4 @@ from .shape import __all__ as _sh
 from .sparse import *  # noqa: F401,F403
 from .sparse import __all__ as _sp
 
-__all__ = _act + _ar + _cv + _pl + _ly + _ls + _nm + _rc + _rd + _sh + _sp
+__all__ = _act + _ar + _at + _cv + _pl + _ly + _ls + _nm + _rc + _rd + _sh + _sp

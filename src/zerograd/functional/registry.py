@@ -17,6 +17,7 @@ import numpy
 from ..autograd import Tensor
 from . import activations as A
 from . import arithmetic as M
+from . import attention as At
 from . import conv as Co
 from . import layers as L
 from . import losses as Lo
@@ -50,6 +51,15 @@ class U:
 
     def make(self, rng, dtype):
         return rng.uniform(self.lo, self.hi, self.shape).astype(dtype)
+
+
+def _pool_indices(rng, shape, k):
+    """Indices as max_pool2d(kernel_size=k) returns them for an output of ``shape``: a random
+    position in each k x k window, as a flat index into the (H*k, W*k) plane."""
+    H, W = shape[2:]
+    rows = numpy.arange(H)[:, None] * k + rng.integers(0, k, shape)
+    cols = numpy.arange(W)[None, :] * k + rng.integers(0, k, shape)
+    return rows * (W * k) + cols
 
 
 def P(shape):
@@ -179,6 +189,7 @@ CASES = [
     OpCase("minimum", M.minimum, (N((3, 4)), N((3, 1)))),
     OpCase("where", M.where, (_mask((3, 4)), N((3, 4)), N((4,)))),
     OpCase("cast_float32", lambda x: M.cast(x, "float32"), (N((3, 4)),), eps=1e-2, atol=1e-4),
+    OpCase("clone", M.clone, (N((3, 4)),)),
     # --- shapes ---------------------------------------------------------------------------
     OpCase("reshape", lambda x: S.reshape(x, 4, -1), (N((2, 3, 4)),)),
     OpCase("flatten", lambda x: S.flatten(x, 1), (N((2, 3, 4)),)),
@@ -319,6 +330,31 @@ CASES = [
         lambda x, w, b: No.batch_norm(x, None, None, w, b, training=True),
         (N((4, 3, 5)), U((3,), 0.5, 2.0), N((3,))),
     ),
+    OpCase(
+        "layer_norm",
+        lambda x, w, b: No.layer_norm(x, (3, 4), w, b),
+        (N((2, 3, 4)), N((3, 4)), N((3, 4))),
+    ),
+    OpCase("layer_norm_no_affine", lambda x: No.layer_norm(x, 5, eps=1e-3), (N((4, 5)),)),
+    # --- attention ------------------------------------------------------------------------
+    OpCase(
+        "sdpa", At.scaled_dot_product_attention, (N((2, 3, 4, 5)), N((2, 3, 6, 5)), N((2, 3, 6, 2)))
+    ),
+    OpCase(
+        "sdpa_causal_scale",
+        lambda q, k, v: At.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.7),
+        (N((2, 5, 3)), N((2, 4, 3)), N((2, 4, 3))),
+    ),
+    OpCase(
+        "sdpa_bool_mask_broadcast",
+        lambda q, k, v, m: At.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        (N((2, 1, 4, 3)), N((2, 2, 5, 3)), N((1, 2, 5, 3)), _mask((4, 5))),
+    ),
+    OpCase(
+        "sdpa_float_mask",
+        lambda q, k, v, m: At.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        (N((2, 4, 3)), N((2, 5, 3)), N((2, 5, 2)), N((2, 1, 5))),
+    ),
     # --- convolution ----------------------------------------------------------------------
     OpCase("conv2d", Co.conv2d, (N((2, 3, 6, 5)), N((4, 3, 3, 2)), N((4,)))),
     OpCase(
@@ -345,6 +381,26 @@ CASES = [
         (N((2, 2, 7, 6)),),
     ),
     OpCase("adaptive_avg_pool2d", lambda x: Po.adaptive_avg_pool2d(x, 1), (N((2, 3, 4, 4)),)),
+    OpCase(
+        "max_pool2d_dilation_ceil",
+        lambda x: Po.max_pool2d(x, 3, stride=2, padding=1, dilation=(2, 1), ceil_mode=True),
+        (N((2, 2, 7, 8)),),
+    ),
+    OpCase(
+        "avg_pool2d_ceil_exclude",
+        lambda x: Po.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        (N((2, 2, 6, 7)),),
+    ),
+    OpCase(
+        "avg_pool2d_ceil_divisor",
+        lambda x: Po.avg_pool2d(x, (3, 2), stride=2, ceil_mode=True, divisor_override=5),
+        (N((2, 2, 6, 7)),),
+    ),
+    OpCase(
+        "max_unpool2d",
+        lambda x, idx: Po.max_unpool2d(x, idx, 2),
+        (N((2, 3, 2, 3)), Const(lambda rng: _pool_indices(rng, (2, 3, 2, 3), 2))),
+    ),
     # --- recurrent ------------------------------------------------------------------------
     OpCase("rnn_layer_tanh", lambda x, h, *w: _flat(Rc.rnn_layer(x, h, *w)), _rnn_inputs(1)),
     OpCase(

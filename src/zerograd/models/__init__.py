@@ -9,6 +9,7 @@ converters register themselves with ``zerograd.onnx`` (``onnx_converters.py``).
 
 from . import onnx_converters  # noqa: F401 (registers the zoo's ONNX converters)
 from .cnn import DeepConvNet, LeNet5, SimpleConvNet
+from .gpt import GPT, SinusoidalPositionalEncoding
 from .hub import PRETRAINED, pretrained, pretrained_info, pretrained_path
 from .mlp import MLP
 from .recurrent import CharLSTM, RowLSTM, generate, load_language_model, save_language_model
@@ -21,6 +22,8 @@ __all__ = [
     "DeepConvNet",
     "RowLSTM",
     "CharLSTM",
+    "GPT",
+    "SinusoidalPositionalEncoding",
     "generate",
     "save_language_model",
     "load_language_model",

@@ -9,6 +9,7 @@ it without a cycle through the package's ``__init__``.
 from __future__ import annotations
 
 from .cnn import DeepConvNet, LeNet5, SimpleConvNet
+from .gpt import GPT
 from .mlp import MLP
 from .recurrent import CharLSTM, RowLSTM
 
@@ -29,8 +30,13 @@ ZOO = {  # name -> (class, default config, description)
     ),
     "row-lstm": (RowLSTM, {}, "LSTM(128) reading the image's 28 rows as a sequence"),
     "char-lstm": (CharLSTM, {"vocab_size": 65}, "character-level LSTM language model"),
+    "gpt": (
+        GPT,
+        {"vocab_size": 65, "block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128},
+        "GPT: decoder-only transformer language model (nanoGPT's layout)",
+    ),
 }
-IMAGE_MODELS = [name for name in ZOO if name != "char-lstm"]
+IMAGE_MODELS = [name for name in ZOO if name not in ("char-lstm", "gpt")]
 
 
 def create(name: str, **config):

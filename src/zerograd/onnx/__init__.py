@@ -18,7 +18,10 @@ The ``onnx`` package is imported inside the functions that need it (zerograd's c
 NumPy alone): ``pip install "zerograd[onnx]"`` installs it together with onnxruntime.
 """
 
-from . import layers  # noqa: F401 (registers the converters of nn's layers)
+from . import (
+    layers,  # noqa: F401 (registers the converters of nn's layers)
+    transformer,  # noqa: F401 (and of the transformer's)
+)
 from .exporter import IR_VERSION, MIN_OPSET, OPSET, check_with_onnxruntime, export
 from .graph import OnnxGraph, register_converter
 
