@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from zerograd.lessons._skipped import Skipped
-from zerograd.lessons.runner import parse_args
+from zerograd.lessons.runner import EndLesson, parse_args
 
 import zerograd as zg
 from zerograd import models, nn, optim
@@ -45,7 +45,7 @@ skipped = Skipped()  # what this machine lacks (the text file): one line at the 
 text = skipped.tiny_shakespeare("the lesson: training and sampling a character model")
 if text is None:  # no sample of tiny-shakespeare ships with the package: nothing to train on
     skipped.report()
-    raise SystemExit(0)  # the lesson ends here (runner.run returns an empty result)
+    raise EndLesson()  # the lesson ends here: exit status 0, and an empty result
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 epochs = args.epochs or (1 if args.quick else 10)

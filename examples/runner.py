@@ -29,13 +29,30 @@ import shlex
 import sys
 from pathlib import Path
 
-__all__ = ["ENV_ARGS", "ENV_QUICK", "is_notebook_lesson", "lesson_title", "parse_args", "run"]
+__all__ = [
+    "ENV_ARGS",
+    "ENV_QUICK",
+    "EndLesson",
+    "is_notebook_lesson",
+    "lesson_title",
+    "parse_args",
+    "run",
+]
 
 ENV_QUICK = "ZEROGRAD_QUICK"
 ENV_ARGS = "ZEROGRAD_ARGS"
 CELL = "# %%"  # the line that starts a cell in the py:percent format
 
 _argv = None  # the arguments of the run in progress, when run() started it
+
+
+class EndLesson(SystemExit):
+    """Raised by a lesson that has nothing more to do here (lesson 16 without its text file),
+    after it has said why: a script exits with status 0, :func:`run` returns an empty result.
+    (A lesson's cells run at the top level, where ``return`` is not allowed.)"""
+
+    def __init__(self):
+        super().__init__(0)
 
 
 def lesson_source(name: str) -> str:
@@ -104,9 +121,7 @@ def run(name: str, argv=()) -> dict:
     outer, _argv = _argv, [str(a) for a in argv]
     try:
         namespace = runpy.run_module(f"zerograd.lessons.{name}", run_name="__main__")
-    except SystemExit as e:
-        if e.code not in (None, 0):
-            raise
+    except EndLesson:
         return {}  # the lesson ended early on purpose (lesson 16 without its text file)
     finally:
         _argv = outer
