@@ -109,7 +109,8 @@ class Value:
         return out
 
     def __pow__(self, k):
-        assert isinstance(k, (int, float)), "only constant exponents"
+        if not isinstance(k, (int, float)):  # x ** y with y a Value would need d/dy too
+            raise TypeError(f"Value ** k: k must be a number, not {type(k).__name__}")
         out = Value(self.data**k, (self,), f"**{k}")
 
         def _backward():  # d(x^k)/dx = k x^(k-1)
