@@ -56,14 +56,14 @@ class Skipped:
         """Note that ``what`` was skipped because of ``why`` (which says how to get it)."""
         self.lines.append(f"skipped: {what} ({why})" + (f"; {instead}" if instead else ""))
 
-    def report(self) -> list:
-        """Print the ``skipped:`` lines after a blank one (nothing when nothing was skipped);
-        return them."""
+    def report(self) -> None:
+        """Print the ``skipped:`` lines after a blank one (nothing when nothing was skipped).
+
+        Returns None, so a notebook's last cell, ``skipped.report()``, shows no value."""
         if self.lines:
             print()
         for line in self.lines:
             print(line)
-        return list(self.lines)
 
     def pyplot(self):
         """``matplotlib.pyplot`` (headless), or None without matplotlib: the figures are noted."""
