@@ -93,6 +93,10 @@ def test_avg_pool2d_against_torch(case, count_include_pad, dtype):
         ((2, 3, 8, 6), (4, 3)),
         ((2, 3, 8, 6), (2, None)),
         ((1, 2, 6, 6), 6),
+        ((2, 3, 7, 8), (3, 4)),  # uneven windows, overlapping
+        ((1, 2, 5, 6), (3, 6)),
+        ((2, 3, 4, 3), (5, 3)),  # more outputs than inputs
+        ((3, 7, 5), (2, 4)),  # unbatched
     ],
 )
 def test_adaptive_avg_pool2d_against_torch(shape, output_size, dtype):
@@ -244,10 +248,15 @@ def test_pool2d_rejects_bad_arguments():
         adaptive_avg_pool2d(zg.ones(1, 1, 4, 4), 0)
 
 
-def test_adaptive_avg_pool2d_uneven_windows_not_implemented():
-    msg = r"adaptive_avg_pool2d: input of size \(H, W\) = \(7, 8\) with output_size=\(3, 4\)"
-    with pytest.raises(NotImplementedError, match=msg):
-        adaptive_avg_pool2d(zg.ones(1, 1, 7, 8), (3, 4))
+def test_adaptive_avg_pool2d_uneven_windows_are_pytorchs():
+    rng = np.random.default_rng(0)
+    x = zg.tensor(rng.standard_normal((2, 3, 7, 8)), requires_grad=True)
+    # output rows average input rows [0, 3), [2, 5), [4, 7): floor(i 7 / 3) .. ceil((i + 1) 7 / 3)
+    y = adaptive_avg_pool2d(x, (3, 4))
+    np.testing.assert_allclose(y.data[..., 1, 0], x.data[..., 2:5, 0:2].mean(axis=(-2, -1)))
+    y.sum().backward()
+    # row 2 and row 4 sit in two windows each: their gradient is the sum of both shares
+    np.testing.assert_allclose(x.grad.data[0, 0, :, 0], [1, 1, 2, 1, 2, 1, 1] / np.array(6.0))
 
 
 # --- every option: a grid against PyTorch --------------------------------------------------------

@@ -160,6 +160,7 @@ TWINS = {
         x, 3, stride=2, padding=1, count_include_pad=False
     ),
     "adaptive_avg_pool2d": lambda x: TF.adaptive_avg_pool2d(x, 1),
+    "adaptive_avg_pool2d_uneven": lambda x: TF.adaptive_avg_pool2d(x, (3, 4)),
     "max_pool2d_dilation_ceil": lambda x: TF.max_pool2d(
         x, 3, stride=2, padding=1, dilation=(2, 1), ceil_mode=True
     ),

@@ -65,7 +65,7 @@ class Tanh(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0),   gx = gy * [x > 0]"""
+    """y = max(x, 0),   gx = gy * [not y <= 0]   (so a NaN passes its gradient, as in PyTorch)"""
 
     def forward(self, x):
         y = array_module(x).maximum(x, 0)
@@ -74,7 +74,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         (y,) = self.saved
-        return gy * (y > 0)
+        return gy * ~(y <= 0)
 
 
 class LeakyReLU(Function):
@@ -93,7 +93,8 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """y = x if x > 0 else alpha (exp(x) - 1),   gx = gy * (1 if x > 0 else alpha exp(x))"""
+    """y = x if x > 0 else alpha (exp(x) - 1),   gx = gy * (alpha exp(x) if x <= 0 else 1)
+    (a NaN takes the second branch: gradient gy, as in PyTorch)"""
 
     def __init__(self, alpha):
         self.alpha = alpha
@@ -108,7 +109,7 @@ class ELU(Function):
         (x,) = self.saved
         xp = array_module(x)
         # alpha exp(x), not y + alpha: that sum rounds to 0 for x << 0 in float32
-        return xp.where(x > 0, gy, gy * (self.alpha * xp.exp(xp.minimum(x, 0))))
+        return xp.where(x <= 0, gy * (self.alpha * xp.exp(xp.minimum(x, 0))), gy)
 
 
 _SQRT_2 = math.sqrt(2.0)

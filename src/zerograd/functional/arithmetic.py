@@ -121,7 +121,9 @@ class Neg(Function):
 class Pow(_Broadcasting):
     """y = a ** b,   ga = gy * b * a ** (b - 1),   gb = gy * y * log(a)
 
-    ``b`` is usually a Python number (x ** 2); both may be tensors (then a > 0 for gb).
+    ``b`` is usually a Python number (x ** 2); both may be tensors (then a > 0 for gb). At the
+    edges PyTorch's conventions hold: ga = 0 where b = 0 (so 0 ** 0 passes 0, not 0 * inf), and
+    gb = 0 where a = 0 and b >= 0 (where y is 0 or 1 and log(a) would make it -inf or NaN).
     """
 
     def forward(self, a, b):
@@ -131,11 +133,21 @@ class Pow(_Broadcasting):
 
     def backward(self, gy):
         a, b, y = self.saved
+        xp = array_module(y)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = sum_to(gy * b * a ** (b - 1), shape_of(a))
+            with errstate(divide="ignore", invalid="ignore"):
+                ga = gy * b * a ** (b - 1)
+            if xp.any(xp.asarray(b) == 0):
+                ga = xp.where(b == 0, 0, ga).astype(ga.dtype, copy=False)
+            ga = sum_to(ga, shape_of(a))
         if self.needs_input_grad[1]:
-            gb = sum_to(gy * y * array_module(y).log(a), shape_of(b))
+            with errstate(divide="ignore", invalid="ignore"):
+                gb = gy * y * xp.log(a)
+            zero_base = (xp.asarray(a) == 0) & (xp.asarray(b) >= 0)
+            if xp.any(zero_base):
+                gb = xp.where(zero_base, 0, gb).astype(gb.dtype, copy=False)
+            gb = sum_to(gb, shape_of(b))
         return ga, gb
 
 
@@ -223,7 +235,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |x|,   gx = gy * sign(x)   (0 at x = 0, as in PyTorch)"""
+    """y = |x|,   gx = gy * sign(x)   (0 at x = 0 and at NaN, as in PyTorch)"""
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -231,7 +243,7 @@ class Abs(Function):
 
     def backward(self, gy):
         (x,) = self.saved
-        return gy * array_module(x).sign(x)
+        return gy * ((x > 0).astype(gy.dtype) - (x < 0))
 
 
 class Clamp(Function):
@@ -257,33 +269,38 @@ class Clamp(Function):
 class Maximum(_Broadcasting):
     """y = max(a, b) element-wise; the gradient goes to the larger input, split evenly on ties.
 
-    ga = sum_to(gy * w, a.shape),  gb = sum_to(gy * (1 - w), b.shape),  w = [a > b] + [a == b] / 2
+    ga = sum_to(gy * wa, a.shape),  gb = sum_to(gy * wb, b.shape),
+    wa = 0 if a < b, 1/2 if a == b, else 1;   wb = 0 if a > b, 1/2 if a == b, else 1
+    (PyTorch's rule: where a NaN makes both comparisons false, both inputs get the gradient)
     """
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return array_module(a).maximum(a, b)
 
-    def _weight(self, a, b):
-        return (a > b) + 0.5 * (a == b)
+    def _weights(self, a, b):
+        both = 1 - 0.5 * (a == b)
+        return both * ~(a < b), both * ~(a > b)
 
     def backward(self, gy):
         a, b = self.saved
-        w = self._weight(a, b)
-        ga = sum_to(gy * w, shape_of(a)) if self.needs_input_grad[0] else None
-        gb = sum_to(gy * (1 - w), shape_of(b)) if self.needs_input_grad[1] else None
+        wa, wb = self._weights(a, b)
+        ga = sum_to(gy * wa, shape_of(a)) if self.needs_input_grad[0] else None
+        gb = sum_to(gy * wb, shape_of(b)) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Minimum(Maximum):
-    """y = min(a, b) element-wise; the gradient goes to the smaller input, split evenly on ties."""
+    """y = min(a, b) element-wise; the gradient goes to the smaller input, split evenly on ties
+    (and to both where a NaN makes the comparisons false)."""
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return array_module(a).minimum(a, b)
 
-    def _weight(self, a, b):
-        return (a < b) + 0.5 * (a == b)
+    def _weights(self, a, b):
+        wa, wb = super()._weights(a, b)
+        return wb, wa
 
 
 class Where(Function):

@@ -298,6 +298,40 @@ class AdaptiveAvgPool2d(AvgPool2d):
         return super().forward(x)
 
 
+class AdaptiveAvgPool2dUneven(Function):
+    """Average pooling to (OH, OW) with PyTorch's adaptive windows when they are uneven: output
+    row i averages input rows floor(i H / OH) .. ceil((i + 1) H / OH) - 1 (windows may overlap),
+    columns likewise. Averaging a rectangle is averaging its rows, then its columns, so
+
+    y = A x B^T,   gx = A^T gy B
+
+    with A (OH, H): A[i, h] = 1 / (size of window i) for h in window i, else 0; B (OW, W) the same
+    for the columns. x: (N, C, H, W) -> y: (N, C, OH, OW).
+    """
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    @staticmethod
+    def _averaging(xp, n_in: int, n_out: int, dtype):
+        i = xp.arange(n_out)
+        start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)  # floor, ceil
+        h = xp.arange(n_in)
+        inside = (h >= start[:, None]) & (h < end[:, None])
+        return (inside / (end - start)[:, None]).astype(dtype)
+
+    def forward(self, x):
+        xp = array_module(x)
+        (OH, OW), (H, W) = self.output_size, x.shape[2:]
+        A, B = self._averaging(xp, H, OH, x.dtype), self._averaging(xp, W, OW, x.dtype)
+        self.save_for_backward(A, B)
+        return A @ x @ B.T
+
+    def backward(self, gy):
+        A, B = self.saved
+        return A.T @ gy @ B
+
+
 def _check_input(op: str, x: Tensor) -> bool:
     """Check a pooling input; True when it is batched (N, C, H, W), False for (C, H, W)."""
     if x.ndim not in (3, 4):
@@ -617,17 +651,16 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     Tensor
         (N, C, OH, OW).
 
-    Raises
-    ------
-    NotImplementedError
-        When H is not a multiple of OH or W not a multiple of OW (PyTorch's overlapping,
-        uneven windows are not implemented).
+    Where OH divides H and OW divides W the windows are AvgPool2d's (kernel = stride = H // OH);
+    otherwise they are PyTorch's uneven, possibly overlapping ones (AdaptiveAvgPool2dUneven).
 
     Examples
     --------
     >>> import zerograd
     >>> adaptive_avg_pool2d(zerograd.ones(2, 3, 7, 7), 1).shape
     (2, 3, 1, 1)
+    >>> adaptive_avg_pool2d(zerograd.arange(5.0).reshape(1, 1, 5), (1, 3)).tolist()
+    [[[0.5, 2.0, 3.5]]]
     """
     x = as_tensor(input)
     batched = _check_input("adaptive_avg_pool2d", x)
@@ -636,13 +669,8 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         sizes = tuple(n if s is None else s for s, n in zip(output_size, (H, W)))  # None: keep
     out = int_pair("adaptive_avg_pool2d", "output_size", sizes, 1)
-    if H % out[0] or W % out[1]:
-        raise NotImplementedError(
-            f"adaptive_avg_pool2d: input of size (H, W) = ({H}, {W}) with output_size={out} "
-            "needs uneven windows, which are not implemented; only sizes that divide H and W "
-            "are (1 is global average pooling). Use avg_pool2d or crop the input."
-        )
-    return _unbatched(AdaptiveAvgPool2d(out)(_batched(x, batched)), batched)
+    op = AdaptiveAvgPool2dUneven(out) if H % out[0] or W % out[1] else AdaptiveAvgPool2d(out)
+    return _unbatched(op(_batched(x, batched)), batched)
 
 
 # --- 1-D pooling: the 2-D ops on (N, C, 1, L) -----------------------------------------------

@@ -90,8 +90,10 @@ class AMax(Function):
     gx = gy * [x == y] / count(x == y)   (PyTorch's ``amax``/``max()`` convention)
     """
 
-    def __init__(self, axis, keepdims):
-        self.axis, self.keepdims = axis, keepdims
+    def __init__(self, axis, keepdims, nan_share=False):
+        # nan_share: max()/min() of a whole tensor share a NaN result's gradient among the NaNs
+        # (PyTorch's evenly_distribute rule); amax/amin give NaN gradients there, as PyTorch's do
+        self.axis, self.keepdims, self.nan_share = axis, keepdims, nan_share
 
     def _reduce(self, x):
         return x.max(axis=self.axis, keepdims=True)
@@ -104,6 +106,8 @@ class AMax(Function):
     def backward(self, gy):
         x, y = self.saved
         mask = x == y
+        if self.nan_share and y.dtype.kind == "f" and array_module(y).isnan(y).any():
+            mask |= array_module(x).isnan(x)
         g = _kept(gy, x.shape, self.axis, self.keepdims) / mask.sum(axis=self.axis, keepdims=True)
         return mask * g
 
@@ -241,7 +245,7 @@ def _extreme(op, cls, largest, x, dim, keepdim, axis, keepdims):
         raise ValueError(f"{op}: the tensor of shape {x.shape} is empty; there is no {op}.")
     a, k = reduce_args(op, x.ndim, dim, keepdim, axis, keepdims)
     if a is None:
-        return cls(None, k)(x)
+        return cls(None, k, nan_share=True)(x)
     if x.ndim == 0:
         return values_indices(x, Tensor.wrap(array_module(x.data).zeros((), "int64")))
     if len(a) != 1:

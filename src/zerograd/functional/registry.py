@@ -382,6 +382,11 @@ CASES = [
     ),
     OpCase("adaptive_avg_pool2d", lambda x: Po.adaptive_avg_pool2d(x, 1), (N((2, 3, 4, 4)),)),
     OpCase(
+        "adaptive_avg_pool2d_uneven",
+        lambda x: Po.adaptive_avg_pool2d(x, (3, 4)),
+        (N((2, 3, 5, 6)),),
+    ),
+    OpCase(
         "max_pool2d_dilation_ceil",
         lambda x: Po.max_pool2d(x, 3, stride=2, padding=1, dilation=(2, 1), ceil_mode=True),
         (N((2, 2, 7, 8)),),
