@@ -39,8 +39,8 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = layer_input(self, x)
+    def forward(self, input: Tensor) -> Tensor:  # PyTorch's name: forward(input=x) works too
+        x = layer_input(self, input)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             hint = " Flatten the images first, e.g. nn.Flatten()." if x.ndim > 2 else ""
             raise ValueError(

@@ -7,7 +7,7 @@ recurrence with hand-written backpropagation through time; see ``zerograd.functi
 A cell is the same op on a sequence of one step.
 
 Not supported (deliberate differences from PyTorch): ``PackedSequence`` inputs, LSTM's
-``proj_size``, and the ``device`` argument.
+``proj_size`` above 0, and the ``device`` argument.
 """
 
 from __future__ import annotations
@@ -287,7 +287,8 @@ class LSTM(RNNBase):
     ``forward(input, hx=None)`` takes hx = (h_0, c_0), each (D*num_layers, N, H) (or
     (D*num_layers, H) for an unbatched (L, input_size) input), zeros if None, and returns
     ``(output, (h_n, c_n))`` with output (L, N, D*H) (batch first with ``batch_first``) and h_n,
-    c_n (D*num_layers, N, H), never batch-first. Unlike PyTorch, ``proj_size`` is not supported.
+    c_n (D*num_layers, N, H), never batch-first. ``proj_size`` takes only PyTorch's default, 0
+    (no projection).
 
     Examples
     --------
@@ -302,6 +303,19 @@ class LSTM(RNNBase):
 
     _gates = 4
     _state_names = ("h_0", "c_0")
+
+    def __init__(self, *args, proj_size: int = 0, **kwargs):
+        if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral):
+            raise TypeError(f"LSTM: proj_size must be an int, got {proj_size!r}.")
+        if proj_size < 0:
+            raise ValueError(f"LSTM: proj_size must be >= 0, got {proj_size}.")
+        if proj_size > 0:
+            raise NotImplementedError(
+                f"LSTM: proj_size={proj_size} (an LSTM with projections, h_t = W_hr (o * tanh(c_t)))"
+                " is not implemented; leave proj_size at 0, or add an nn.Linear after the LSTM."
+            )
+        super().__init__(*args, **kwargs)
+        self.proj_size = 0
 
     def _layer(self, x, state, weights, reverse):
         out, (h_n, c_n) = F.lstm_layer(x, state, *weights, reverse=reverse)
