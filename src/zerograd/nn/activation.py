@@ -56,31 +56,33 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x (``nn.LeakyReLU``)."""
+    """x if x > 0 else negative_slope * x (``nn.LeakyReLU``; ``inplace`` as ``ReLU``'s)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = slope_arg("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
-    """x if x > 0 else alpha (exp(x) - 1) (``nn.ELU``)."""
+    """x if x > 0 else alpha (exp(x) - 1) (``nn.ELU``; ``inplace`` as ``ReLU``'s)."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = slope_arg("ELU", "alpha", alpha)
+        self.inplace = inplace
 
     def forward(self, x):
         return F.elu(x, self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):

@@ -44,12 +44,34 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
         *,
         _weight: Tensor | None = None,
         _freeze: bool = False,
         dtype=None,
     ):
         super().__init__()
+        # PyTorch's other options, accepted at their defaults (the signature stays PyTorch's)
+        unsupported = [
+            f"{name}={value!r}"
+            for name, value, default in (
+                ("max_norm", max_norm, None),
+                ("scale_grad_by_freq", scale_grad_by_freq, False),
+                ("sparse", sparse, False),
+            )
+            if value != default
+        ]
+        if unsupported:
+            raise NotImplementedError(
+                f"Embedding: {', '.join(unsupported)} is not implemented; leave it at PyTorch's "
+                "default (renormalising rows, frequency-scaled and sparse gradients are not "
+                "supported)."
+            )
+        self.max_norm, self.norm_type = None, float(norm_type)
+        self.scale_grad_by_freq, self.sparse = False, False
         for name, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive int, got {n!r}.")
