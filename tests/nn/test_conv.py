@@ -107,3 +107,26 @@ def test_conv2d_rejects_bad_config():
         Conv2d(3, 4, (3, 0))
     with pytest.raises(ValueError, match=r"Conv2d: padding='same' is not supported for strided"):
         Conv2d(3, 4, 3, stride=2, padding="same")
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_conv2d_padding_modes_match_pytorch(mode, padding):
+    t = torch.nn.Conv2d(3, 4, 3, padding=padding, padding_mode=mode, dtype=torch.float64)
+    z = Conv2d(3, 4, 3, padding=padding, padding_mode=mode, dtype=zg.float64)
+    z.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
+    assert repr(z) == repr(t)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 7))
+    xt, xz = torch.tensor(x, requires_grad=True), zg.tensor(x, requires_grad=True)
+    t(xt).sum().backward()
+    yz = z(xz)
+    yz.sum().backward()
+    np.testing.assert_allclose(yz.data, t(xt).detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xz.grad.data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(z.weight.grad.data, t.weight.grad.numpy(), rtol=1e-12)
+
+
+def test_conv2d_rejects_an_unknown_padding_mode():
+    with pytest.raises(ValueError, match=r"Conv2d: padding_mode must be 'zeros', .*got 'mirror'"):
+        Conv2d(3, 4, 3, padding_mode="mirror")

@@ -502,8 +502,11 @@ def test_the_models_own_errors_reach_the_user_unchanged(tmp_path):
     with pytest.raises(ValueError) as exported:
         zonnx.export(model, _randn(2, 5), tmp_path / "m.onnx")
     assert str(exported.value) == str(direct.value)
-    with pytest.raises(NotImplementedError, match="uneven windows"):
+    with pytest.raises(ValueError, match=r"AdaptiveAvgPool2d\(output_size=3\) .* uneven windows"):
         zonnx.export(nn.AdaptiveAvgPool2d(3), _randn(1, 1, 4, 4), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"pads in 'reflect' mode.*padding_mode='zeros'"):
+        zonnx.export(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), _randn(1, 1, 4, 4),
+                     tmp_path / "m.onnx")  # fmt: skip
     assert not (tmp_path / "m.onnx").exists()
 
 

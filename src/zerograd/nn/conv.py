@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 import numbers
 
+from .. import functional as F
 from ..autograd import Tensor
 from ..creation import empty
 from ..functional.args import check_input_dtype, int_pair, layer_input
-from ..functional.conv import conv2d
+from ..functional.conv import conv2d, resolve_padding
 from . import init
 from .module import Module
 from .parameter import Parameter
+
+# padding_mode (PyTorch's names) -> F.pad's mode; 'zeros' is conv2d's own padding
+_PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+                  "circular": "circular"}  # fmt: skip
 
 __all__ = ["Conv2d"]
 
@@ -28,7 +33,8 @@ class Conv2d(Module):
 
     Default init is PyTorch's: kaiming_uniform_(a=sqrt(5)) on the weight, which is
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * KH * KW, and the bias
-    from the same uniform. Unlike PyTorch, ``padding_mode`` is always 'zeros'.
+    from the same uniform. ``padding_mode`` 'reflect', 'replicate' or 'circular' pads with
+    ``F.pad`` in that mode before convolving, as PyTorch does.
 
     Examples
     --------
@@ -46,9 +52,16 @@ class Conv2d(Module):
         dilation=1,
         groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         dtype=None,
     ):
         super().__init__()
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                "Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                f"got {padding_mode!r}."
+            )
+        self.padding_mode = padding_mode
         for name, n in (
             ("in_channels", in_channels),
             ("out_channels", out_channels),
@@ -106,9 +119,16 @@ class Conv2d(Module):
                 f"{hint}"
             )
         check_input_dtype(self, x, self.weight.dtype)
+        padding = self.padding
+        if self.padding_mode != "zeros":  # pad with the mode first, then convolve unpadded
+            top, bottom, left, right = resolve_padding(
+                "Conv2d", self.padding, self.stride, self.dilation, self.kernel_size
+            )
+            x = F.pad(x, (left, right, top, bottom), mode=_PADDING_MODES[self.padding_mode])
+            padding = 0
         try:
             return conv2d(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
             )
         except ValueError as e:  # e.g. an image too small for the kernel: name the layer
             raise ValueError(f"{self!r}: {str(e).removeprefix('conv2d: ')}") from None
@@ -127,4 +147,6 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s

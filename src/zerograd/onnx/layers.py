@@ -50,6 +50,11 @@ def _linear(g, m, x, example):
 
 @register_converter(nn.Conv2d)
 def _conv2d(g, m, x, example):
+    if m.padding_mode != "zeros":
+        raise ValueError(
+            f"zerograd.onnx.export: {g.where} {m!r} pads in {m.padding_mode!r} mode, which the "
+            "exporter does not write; train with padding_mode='zeros' to export."
+        )
     # zerograd's own rule for padding, so 'same' pads the odd extra row and column last too
     top, bottom, left, right = resolve_padding(
         "Conv2d", m.padding, m.stride, m.dilation, m.kernel_size
