@@ -7,6 +7,8 @@ seeded generator (``zerograd.manual_seed``).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy
 
 from . import backend
@@ -31,6 +33,10 @@ __all__ = [
     "randn_like",
     "rand_like",
     "from_numpy",
+    "empty_like",
+    "randperm",
+    "numel",
+    "is_tensor",
 ]
 
 
@@ -274,3 +280,62 @@ def rand_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor
     backend.check_device("rand_like", device)
     shape, dtype = _like(t, dtype)
     return rand(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """An uninitialised tensor of ``t``'s shape and dtype (``torch.empty_like``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> empty_like(zerograd.ones(2, 3, dtype="float64")).dtype
+    dtype('float64')
+    """
+    backend.check_device("empty_like", device)
+    shape, dtype = _like(t, dtype)
+    return _make(numpy.empty(shape, dtype), requires_grad)
+
+
+def randperm(n: int, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 by default), ``torch.randperm``; drawn from
+    the library's seeded generator.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> sorted(randperm(5).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    backend.check_device("randperm", device)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}.")
+    dtype = backend.resolve_dtype(numpy.int64 if dtype is None else dtype)
+    if requires_grad and dtype.kind != "f":
+        raise TypeError("randperm: integer tensors cannot require gradients (like PyTorch's).")
+    return _make(backend.generator().permutation(int(n)).astype(dtype), requires_grad)
+
+
+def numel(input) -> int:
+    """The number of elements of ``input`` (``torch.numel``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> numel(zerograd.zeros(2, 3))
+    6
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel: expected a Tensor, got {type(input).__name__}.")
+    return input.numel()
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a zerograd Tensor (``torch.is_tensor``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> is_tensor(zerograd.ones(1)), is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)

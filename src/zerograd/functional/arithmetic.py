@@ -20,6 +20,10 @@ __all__ = [
     "neg",
     "pow",
     "matmul",
+    "mm",
+    "bmm",
+    "dot",
+    "outer",
     "exp",
     "log",
     "sqrt",
@@ -37,6 +41,8 @@ __all__ = [
     "le",
     "gt",
     "ge",
+    "allclose",
+    "equal",
 ]
 
 
@@ -579,3 +585,143 @@ lt = _compare("less")
 le = _compare("less_equal")
 gt = _compare("greater")
 ge = _compare("greater_equal")
+
+
+# ---------------------------------------------------------------------------------------------
+# the fixed-shape products: mm, bmm, dot, outer (matmul with PyTorch's stricter shape rules)
+
+
+def _product_operands(op: str, a, b, ndim: int, what: str):
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim != ndim or b.ndim != ndim:
+        raise ValueError(
+            f"{op}: both operands must be {what} ({ndim}-D), got shapes {a.shape} and {b.shape}; "
+            "use matmul for other shapes."
+        )
+    if a.dtype != b.dtype:
+        raise TypeError(
+            f"{op}: both operands must have the same dtype, got {a.dtype} and {b.dtype}; convert "
+            "one, e.g. b.to(a.dtype)."
+        )
+    return a, b
+
+
+def mm(input, mat2) -> Tensor:
+    """The matrix product of two 2-D tensors, (n, k) @ (k, m) -> (n, m) (``torch.mm``; no
+    broadcasting: ``matmul`` has it).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> mm(zerograd.ones(2, 3), zerograd.ones(3, 4)).shape
+    (2, 4)
+    >>> mm(zerograd.ones(2, 3), zerograd.ones(4, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: mm: cannot multiply (2, 3) by (4, 3): inner sizes 3 and 4 differ. ...
+    """
+    a, b = _product_operands("mm", input, mat2, 2, "matrices")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"mm: cannot multiply {a.shape} by {b.shape}: inner sizes {a.shape[1]} and "
+            f"{b.shape[0]} differ. Check operand order or use .t()."
+        )
+    return MatMul()(a, b)
+
+
+def bmm(input, mat2) -> Tensor:
+    """Batched matrix product of two 3-D tensors, (B, n, k) @ (B, k, m) -> (B, n, m)
+    (``torch.bmm``; the batch sizes must be equal: ``matmul`` broadcasts them).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> bmm(zerograd.ones(5, 2, 3), zerograd.ones(5, 3, 4)).shape
+    (5, 2, 4)
+    """
+    a, b = _product_operands("bmm", input, mat2, 3, "batches of matrices")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"bmm: batch sizes differ: {a.shape} and {b.shape}; both must have the same first "
+            "size (matmul broadcasts batches)."
+        )
+    if a.shape[2] != b.shape[1]:
+        raise ValueError(
+            f"bmm: cannot multiply {a.shape} by {b.shape}: inner sizes {a.shape[2]} and "
+            f"{b.shape[1]} differ. Check operand order or use .mT."
+        )
+    return MatMul()(a, b)
+
+
+def dot(input, tensor) -> Tensor:
+    """The dot product of two 1-D tensors of the same length, a 0-d tensor (``torch.dot``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> dot(zerograd.tensor([1.0, 2.0]), zerograd.tensor([3.0, 4.0])).item()
+    11.0
+    """
+    a, b = _product_operands("dot", input, tensor, 1, "vectors")
+    if a.shape != b.shape:
+        raise ValueError(f"dot: the vectors have different lengths, {a.shape[0]} and {b.shape[0]}.")
+    return MatMul()(a, b)
+
+
+def outer(input, vec2) -> Tensor:
+    """The outer product of two 1-D tensors, (n,) and (m,) -> (n, m), ``y[i, j] = a[i] * b[j]``
+    (``torch.outer``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> outer(zerograd.tensor([1.0, 2.0]), zerograd.tensor([1.0, 10.0, 100.0])).tolist()
+    [[1.0, 10.0, 100.0], [2.0, 20.0, 200.0]]
+    """
+    a = input if isinstance(input, Tensor) else Tensor(input)
+    b = vec2 if isinstance(vec2, Tensor) else Tensor(vec2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(
+            f"outer: both operands must be 1-D vectors, got shapes {a.shape} and {b.shape}; "
+            "flatten them first."
+        )
+    return Mul()(a.reshape(-1, 1), b.reshape(1, -1))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere, a Python bool
+    (``torch.allclose``; the shapes must broadcast).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> allclose(zerograd.tensor([1.0, 2.0]), zerograd.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
+    a = input.data if isinstance(input, Tensor) else input
+    b = other.data if isinstance(other, Tensor) else other
+    xp = array_module(a)
+    try:
+        return bool(xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError:
+        raise ValueError(
+            f"allclose: cannot broadcast shapes {shape_of(a)} and {shape_of(b)}."
+        ) from None
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and the same values, a Python bool
+    (``torch.equal``; NaN equals nothing).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> equal(zerograd.tensor([1, 2]), zerograd.tensor([1, 2])), equal(
+    ...     zerograd.tensor([1, 2]), zerograd.tensor([[1, 2]]))
+    (True, False)
+    """
+    a = input.data if isinstance(input, Tensor) else input
+    b = other.data if isinstance(other, Tensor) else other
+    xp = array_module(a)
+    return bool(xp.array_equal(a, b))

@@ -11,8 +11,8 @@ import math
 from collections import namedtuple
 
 from ..autograd import Function, Tensor
-from ..backend import array_module
-from .args import as_tensor, reduce_args
+from ..backend import array_module, errstate
+from .args import as_tensor, normalize_dim, reduce_args
 from .arithmetic import sqrt
 
 __all__ = [
@@ -29,7 +29,14 @@ __all__ = [
     "argmin",
     "any",
     "all",
+    "prod",
+    "cumsum",
+    "count_nonzero",
+    "var_mean",
+    "std_mean",
 ]
+# norm (torch.norm) is not in __all__: zerograd.functional.norm is the module of the
+# normalisation layers; zerograd.norm and Tensor.norm are this function
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -366,3 +373,274 @@ def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Whether every element is true (non-zero), over ``dim`` or all of it (``torch.all``)."""
     return _logical("all", x, dim, keepdim, axis, keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# products, running sums, norms, counts
+
+
+def _exclusive_products(x, axis):
+    """Along ``axis``, each element's product of all the others (no division, so zeros are
+    exact): the running product from the left times the one from the right, each shifted."""
+    xp = array_module(x)
+    ones = xp.ones_like(xp.take(x, [0], axis=axis))
+    left = xp.cumprod(xp.concatenate([ones, xp.take(x, range(x.shape[axis] - 1), axis=axis)],
+                                     axis=axis), axis=axis)  # fmt: skip
+    rev = xp.flip(x, axis)
+    right = xp.cumprod(xp.concatenate([ones, xp.take(rev, range(x.shape[axis] - 1), axis=axis)],
+                                      axis=axis), axis=axis)  # fmt: skip
+    return left * xp.flip(right, axis)
+
+
+class Prod(Function):
+    """y = product of x over ``axis`` (one dim, or all of them),
+    gx = gy * (product of the other elements)
+
+    The product of the others is computed without dividing by x (running products from both
+    ends), so it is exact where x has one zero (that element gets the rest's product, the others
+    0) or several (all 0), as PyTorch's gradient is.
+    """
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x.prod(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        if x.size == 0:
+            return array_module(x).zeros_like(x)
+        if self.axis is None:
+            others = _exclusive_products(x.reshape(-1), 0).reshape(x.shape)
+            return gy * others
+        return _kept(gy, x.shape, self.axis, self.keepdims) * _exclusive_products(x, self.axis[0])
+
+
+class CumSum(Function):
+    """y_i = x_0 + ... + x_i along ``dim``,   gx_i = gy_i + ... + gy_last (a reversed cumsum)"""
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        return array_module(x).cumsum(x, axis=self.dim)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        return xp.flip(xp.cumsum(xp.flip(gy, self.dim), axis=self.dim), self.dim)
+
+
+class Norm(Function):
+    """The vector p-norm over ``axis``: y = (sum |x|^p)^(1/p), with p = inf the max |x|, p = -inf
+    the min |x|, p = 0 the count of non-zeros.
+
+    gx = gy * x / y (p = 2),  gy * sign(x) (p = 1),  gy * sign(x) [|x| == y] / count (p = +-inf),
+    0 (p = 0),  gy * sign(x) |x|^(p-1) / y^(p-1) (any other p); 0 where y = 0, as PyTorch's
+    (a zero vector's norm passes a zero gradient, not NaN).
+    """
+
+    def __init__(self, p, axis, keepdims):
+        self.p, self.axis, self.keepdims = p, axis, keepdims
+
+    def forward(self, x):
+        xp = array_module(x)
+        p, a = self.p, self.axis
+        self.in_shape = x.shape
+        ax = xp.abs(x)
+        if p == 2:
+            y = xp.sqrt((x * x).sum(axis=a, keepdims=True))
+        elif p == 1:
+            y = ax.sum(axis=a, keepdims=True)
+        elif p == math.inf:
+            y = ax.max(axis=a, keepdims=True)
+        elif p == -math.inf:
+            y = ax.min(axis=a, keepdims=True)
+        elif p == 0:
+            y = (x != 0).sum(axis=a, keepdims=True).astype(x.dtype)
+        else:
+            y = ((ax**p).sum(axis=a, keepdims=True)) ** (1.0 / p)
+        self.save_for_backward(x, y)
+        return y if self.keepdims else y.reshape(_drop(x.shape, a))
+
+    def backward(self, gy):
+        x, y = self.saved
+        xp = array_module(x)
+        p = self.p
+        g = gy.reshape(y.shape)
+        sign = (x > 0).astype(x.dtype) - (x < 0)
+        if p == 0:
+            return xp.zeros_like(x)
+        if p == 1:
+            return g * sign
+        if p in (math.inf, -math.inf):
+            mask = xp.abs(x) == y
+            return g * sign * mask / mask.sum(axis=self.axis, keepdims=True)
+        with errstate(divide="ignore", invalid="ignore"):
+            scale = xp.where(y == 0, 0, g / (y if p == 2 else y ** (p - 1)))
+            if p == 2:
+                return (scale * x).astype(x.dtype, copy=False)
+            part = xp.where(x == 0, 0, sign * xp.abs(x) ** (p - 1))
+        return (scale * part).astype(x.dtype, copy=False)
+
+
+def _integer_sum_dtype(x: Tensor):
+    """PyTorch sums and multiplies integers and bools in int64."""
+    return "int64" if x.dtype.kind in "iub" else None
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    """The product of all elements, or along one ``dim`` (``torch.prod``); integers and bools
+    give int64. The gradient is exact where the input has zeros.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([[1.0, 2.0, 3.0], [0.0, 4.0, 5.0]], requires_grad=True)
+    >>> prod(x, dim=1).tolist()
+    [6.0, 0.0]
+    >>> prod(x, dim=1).sum().backward()
+    >>> x.grad.tolist()
+    [[6.0, 3.0, 2.0], [20.0, 0.0, 0.0]]
+    """
+    x = as_tensor(input)
+    dtype = dtype if dtype is not None else _integer_sum_dtype(x)
+    if dtype is not None:
+        from .arithmetic import cast
+
+        x = cast(x, dtype)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(
+            f"prod: dim must be a single int, got {dim!r}; call prod once per dimension."
+        )
+    a, k = reduce_args("prod", x.ndim, dim, keepdim)
+    if a == ():  # a 0-d tensor along dim 0: itself
+        a = None
+    if x.dtype.kind not in "fc":
+        return Tensor.wrap(array_module(x.data).asarray(x.data.prod(axis=a, keepdims=k)))
+    return Prod(a, k)(x)
+
+
+def cumsum(input, dim, *, dtype=None) -> Tensor:
+    """Running sums along ``dim`` (``torch.cumsum``); integers and bools give int64.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> cumsum(zerograd.tensor([[1, 2, 3], [4, 5, 6]]), dim=1).tolist()
+    [[1, 3, 6], [4, 9, 15]]
+    """
+    x = as_tensor(input)
+    dtype = dtype if dtype is not None else _integer_sum_dtype(x)
+    if dtype is not None:
+        from .arithmetic import cast
+
+        x = cast(x, dtype)
+    d = normalize_dim("cumsum", dim, x.ndim)
+    if x.ndim == 0:
+        return x if dtype is None else x + 0
+    if x.dtype.kind not in "fc":
+        return Tensor.wrap(array_module(x.data).cumsum(x.data, axis=d))
+    return CumSum(d)(x)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements by default), as ``torch.norm``: ``p`` is
+    ``'fro'`` or 2 (Euclidean), 1, ``inf``, ``-inf``, 0 (count of non-zeros) or any other number.
+    A zero vector's 2-norm passes a zero gradient, as in PyTorch.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([[3.0, -4.0], [0.0, 0.0]], dtype="float64", requires_grad=True)
+    >>> norm(x, dim=1).tolist()
+    [5.0, 0.0]
+    >>> norm(x, dim=1).sum().backward()
+    >>> x.grad.numpy().round(6).tolist()
+    [[0.6, -0.8], [0.0, 0.0]]
+    >>> norm(x, p=float("inf")).item(), norm(x, p=1).item()
+    (4.0, 7.0)
+    """
+    x = as_tensor(input)
+    if dtype is not None:
+        from .arithmetic import cast
+
+        x = cast(x, dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"norm: needs a floating tensor, got {x.dtype}; convert it first, e.g. x.float()."
+        )
+    if isinstance(p, str):
+        ndims = 1 if dim is None or isinstance(dim, int) else len(dim)
+        if p != "fro" or (dim is not None and ndims > 2):
+            raise NotImplementedError(
+                f"norm: p={p!r} with dim={dim!r} is a matrix norm, which zerograd lacks; use "
+                "p='fro', a number, or float('inf')."
+            )
+        p = 2
+    elif p is None:
+        p = 2
+    elif isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"norm: p must be 'fro' or a number, got {p!r}.")
+    a, k = reduce_args("norm", x.ndim, dim, keepdim)
+    if a == ():
+        a = None
+    if x.numel() == 0 and p < 0 or (x.numel() == 0 and p == math.inf):
+        raise ValueError(
+            f"norm: the tensor of shape {x.shape} is empty; its p={p} norm is undefined."
+        )
+    return Norm(float(p), a, k)(x)
+
+
+def count_nonzero(input, dim=None) -> Tensor:
+    """How many elements are not zero, in all of ``input`` or over ``dim`` (an int or a tuple),
+    as an int64 tensor (``torch.count_nonzero``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> x = zerograd.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 3.0]])
+    >>> count_nonzero(x).item(), count_nonzero(x, dim=0).tolist()
+    (3, [0, 1, 2])
+    """
+    x = as_tensor(input)
+    a, _ = reduce_args("count_nonzero", x.ndim, dim, False)
+    if a == ():
+        a = None
+    xp = array_module(x.data)
+    return Tensor.wrap(xp.asarray((x.data != 0).sum(axis=a), dtype="int64"))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
+    """``(var(input, ...), mean(input, ...))`` with the same arguments as ``var``
+    (``torch.var_mean``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> v, m = var_mean(zerograd.tensor([1.0, 2.0, 3.0]))
+    >>> v.item(), m.item()
+    (1.0, 2.0)
+    """
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
+    """``(std(input, ...), mean(input, ...))`` with the same arguments as ``std``
+    (``torch.std_mean``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> s, m = std_mean(zerograd.tensor([1.0, 2.0, 3.0]))
+    >>> s.item(), m.item()
+    (1.0, 2.0)
+    """
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, dim, keepdim)

@@ -19,9 +19,12 @@ from . import activations as A
 from . import arithmetic as M
 from . import attention as At
 from . import conv as Co
+from . import indexing as Ix
 from . import layers as L
 from . import losses as Lo
 from . import norm as No
+from . import padding as Pd
+from . import pointwise as Pw
 from . import pooling as Po
 from . import recurrent as Rc
 from . import reduce as R
@@ -386,6 +389,10 @@ CASES = [
         lambda x: Po.adaptive_avg_pool2d(x, (3, 4)),
         (N((2, 3, 5, 6)),),
     ),
+    OpCase("pad_constant", lambda x: Pd.pad(x, (1, 2, -1, 1), value=0.5), (N((2, 3, 4)),)),
+    OpCase("pad_reflect", lambda x: Pd.pad(x, (2, 1, 1, 2), mode="reflect"), (N((2, 3, 4)),)),
+    OpCase("pad_replicate", lambda x: Pd.pad(x, (3, 0), mode="replicate"), (N((2, 3, 4)),)),
+    OpCase("pad_circular", lambda x: Pd.pad(x, (1, 4, 2, -1), mode="circular"), (N((2, 3, 4)),)),
     OpCase(
         "max_pool2d_dilation_ceil",
         lambda x: Po.max_pool2d(x, 3, stride=2, padding=1, dilation=(2, 1), ceil_mode=True),
@@ -433,4 +440,73 @@ CASES = [
     # (padding_idx is no case: its row's zero gradient is by design, not the derivative;
     # tests/nn/test_sparse.py checks it against PyTorch)
     OpCase("embedding", Sp.embedding, (_labels(2, 5, (2, 4)), N((5, 3)))),
+    # --- everyday tensor functions: pointwise math ----------------------------------------
+    OpCase("sin", Pw.sin, (N((3, 4)),)),
+    OpCase("cos", Pw.cos, (N((3, 4)),)),
+    OpCase("log1p", Pw.log1p, (P((3, 4)),)),
+    OpCase("expm1", Pw.expm1, (N((3, 4)),)),
+    OpCase("reciprocal", Pw.reciprocal, (Away((3, 4)),)),
+    OpCase("square", Pw.square, (N((3, 4)),)),
+    OpCase("floor", Pw.floor, (N((3, 4)),)),
+    OpCase("ceil", Pw.ceil, (N((3, 4)),)),
+    OpCase("round", Pw.round, (U((3, 4), -3.0, 3.0),)),
+    OpCase("round_decimals", lambda x: Pw.round(x, decimals=1), (N((3, 4)),)),
+    OpCase("sign", Pw.sign, (Away((3, 4)),)),
+    OpCase(
+        "nan_to_num",
+        lambda x, m, k: Pw.nan_to_num(
+            Ix.masked_fill(Ix.masked_fill(x, m, float("inf")), k, float("nan")), 0.5, 2.0
+        ),
+        (N((3, 4)), _mask((3, 4)), _mask((4,))),
+    ),
+    # --- everyday tensor functions: reductions ------------------------------------------------
+    OpCase("prod", R.prod, (U((3, 4), 0.5, 1.5),)),
+    OpCase("prod_dim", lambda x: R.prod(x, 1, keepdim=True), (N((3, 4)),)),
+    OpCase(
+        "prod_zeros",  # rows with no zero, one zero, two zeros
+        lambda x, m: R.prod(x * m.to(x.dtype), dim=1),
+        (N((3, 4)), Const(lambda rng: numpy.array([[1.0] * 4, [1, 0, 1, 1], [0, 1, 0, 1]]))),
+    ),
+    OpCase("cumsum", lambda x: R.cumsum(x, dim=1), (N((3, 4)),)),
+    OpCase("norm", R.norm, (N((3, 4)),)),
+    OpCase("norm_dim_keepdim", lambda x: R.norm(x, dim=1, keepdim=True), (N((3, 4)),)),
+    OpCase("norm_p1", lambda x: R.norm(x, p=1, dim=0), (Away((3, 4)),)),
+    OpCase("norm_inf", lambda x: R.norm(x, p=float("inf"), dim=1), (N((3, 4)),)),
+    OpCase("norm_p3", lambda x: R.norm(x, p=3, dim=(0, 1)), (Away((3, 4)),)),
+    OpCase(
+        "norm_zero_row",
+        lambda x, m: R.norm(x * m.to(x.dtype), dim=1),
+        (N((3, 4)), Const(lambda rng: numpy.array([[1.0], [0.0], [1.0]]))),
+    ),
+    # --- everyday tensor functions: products, shapes and indexing -----------------------------
+    OpCase("mm", M.mm, (N((3, 4)), N((4, 5)))),
+    OpCase("bmm", M.bmm, (N((2, 3, 4)), N((2, 4, 5)))),
+    OpCase("dot", M.dot, (N((4,)), N((4,)))),
+    OpCase("outer", M.outer, (N((3,)), N((4,)))),
+    OpCase("flip", lambda x: S.flip(x, (0, 2)), (N((2, 3, 4)),)),
+    OpCase("roll", lambda x: S.roll(x, (1, -2), (0, 2)), (N((2, 3, 4)),)),
+    OpCase("roll_flat", lambda x: S.roll(x, 5), (N((2, 3, 4)),)),
+    OpCase("repeat", lambda x: S.repeat(x, 2, 1, 3), (N((3, 2)),)),
+    OpCase("unbind", lambda x: S.unbind(x, 1), (N((2, 3)),)),
+    OpCase("tril", lambda x: S.tril(x, -1), (N((2, 3, 4)),)),
+    OpCase("triu", lambda x: S.triu(x, 1), (N((3, 4)),)),
+    OpCase(
+        "gather",
+        lambda x, i: Ix.gather(x, 1, i),
+        (N((3, 4)), Const(lambda rng: rng.integers(0, 4, (2, 5)))),
+    ),
+    OpCase(
+        "index_select",
+        lambda x, i: Ix.index_select(x, 1, i),
+        (N((3, 4)), Const(lambda rng: numpy.array([3, 0, 3, 1]))),
+    ),
+    OpCase("masked_fill", lambda x, m: Ix.masked_fill(x, m, -1.5), (N((3, 4)), _mask((4,)))),
+    OpCase(
+        "masked_fill_tensor_value",
+        lambda x, m, v: Ix.masked_fill(x, m, v),
+        (N((3, 4)), _mask((3, 4)), N(())),
+    ),
+    OpCase("sort", lambda x: Ix.sort(x, dim=0, descending=True).values, (N((3, 4)),)),
+    OpCase("topk", lambda x: Ix.topk(x, 2, dim=1).values, (N((3, 4)),)),
+    OpCase("topk_smallest", lambda x: Ix.topk(x, 3, dim=0, largest=False).values, (N((4, 2)),)),
 ]

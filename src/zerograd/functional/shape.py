@@ -29,6 +29,12 @@ __all__ = [
     "stack",
     "split",
     "chunk",
+    "flip",
+    "roll",
+    "repeat",
+    "unbind",
+    "tril",
+    "triu",
 ]
 
 
@@ -373,3 +379,204 @@ def chunk(x, chunks: int, dim: int = 0) -> tuple:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}.")
     n = x.shape[normalize_dim("chunk", dim, x.ndim)]
     return split(x, max(-(-n // chunks), 1), dim)
+
+
+# ---------------------------------------------------------------------------------------------
+# flip, roll, repeat, unbind, tril/triu
+
+
+class Flip(Function):
+    """y = x reversed along ``dims`` (a copy, as PyTorch's),   gx = gy reversed along ``dims``"""
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return array_module(x).flip(x, self.dims).copy()
+
+    def backward(self, gy):
+        return array_module(gy).flip(gy, self.dims)
+
+
+class Roll(Function):
+    """y = x shifted by ``shifts`` along ``dims`` with wrap-around (the flattened tensor when
+    ``dims`` is None),   gx = gy shifted back by -shifts"""
+
+    def __init__(self, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+
+    def forward(self, x):
+        return array_module(x).roll(x, self.shifts, axis=self.dims)
+
+    def backward(self, gy):
+        back = tuple(-s for s in self.shifts) if self.dims is not None else -self.shifts
+        return array_module(gy).roll(gy, back, axis=self.dims)
+
+
+class Repeat(Function):
+    """y = x tiled ``sizes`` times along each dimension (``Tensor.repeat``; numpy.tile),
+    gx = the sum of gy's tiles (gy viewed as (s0, n0, s1, n1, ...), summed over the s axes)"""
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return array_module(x).tile(x, self.sizes)
+
+    def backward(self, gy):
+        padded = (1,) * (len(self.sizes) - len(self.in_shape)) + tuple(self.in_shape)
+        split = [n for pair in zip(self.sizes, padded) for n in pair]
+        tiles = tuple(range(0, 2 * len(self.sizes), 2))
+        return gy.reshape(split).sum(axis=tiles).reshape(self.in_shape)
+
+
+class Triangle(Function):
+    """y = x with the elements above (``tril``) or below (``triu``) the ``diagonal``-th
+    diagonal of its last two dimensions zeroed,   gx = gy masked the same way"""
+
+    def __init__(self, upper, diagonal):
+        self.upper, self.diagonal = upper, diagonal
+
+    def forward(self, x):
+        xp = array_module(x)
+        return (xp.triu if self.upper else xp.tril)(x, self.diagonal)
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        return (xp.triu if self.upper else xp.tril)(gy, self.diagonal)
+
+
+def _dims(op: str, dims, ndim: int) -> tuple:
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    out = tuple(normalize_dim(op, d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dims {dims} name a dimension twice; list each once.")
+    return out
+
+
+def flip(input, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (an int or a tuple), ``torch.flip``.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> flip(zerograd.tensor([[1, 2], [3, 4]]), dims=(1,)).tolist()
+    [[2, 1], [4, 3]]
+    """
+    x = as_tensor(input)
+    d = _dims("flip", dims, x.ndim)
+    if x.ndim == 0:
+        return Flip(())(x)
+    return Flip(d)(x)
+
+
+def roll(input, shifts, dims=None) -> Tensor:
+    """Shift elements along ``dims`` by ``shifts``, wrapping around (``torch.roll``); with no
+    ``dims`` the tensor is flattened, rolled and given its shape back.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> roll(zerograd.tensor([1, 2, 3, 4]), 1).tolist()
+    [4, 1, 2, 3]
+    >>> roll(zerograd.tensor([[1, 2], [3, 4]]), shifts=(1, 1), dims=(0, 1)).tolist()
+    [[4, 3], [2, 1]]
+    """
+    x = as_tensor(input)
+    shifts_t = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    for s in shifts_t:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"roll: shifts must be ints, got {shifts!r}.")
+    shifts_t = tuple(int(s) for s in shifts_t)
+    if dims is None or dims == () or dims == []:
+        if len(shifts_t) != 1:
+            raise ValueError(
+                f"roll: without dims, shifts must be one int, got {shifts!r}; pass dims with "
+                "one entry per shift."
+            )
+        return Roll(shifts_t[0], None)(x)
+    d = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(d) != len(shifts_t):
+        raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} must have the same length.")
+    d = tuple(normalize_dim("roll", a, x.ndim) for a in d)
+    if x.ndim == 0:
+        return Roll(0, None)(x)
+    return Roll(shifts_t, d)(x)
+
+
+def repeat(input, *sizes) -> Tensor:
+    """``input`` tiled ``sizes[i]`` times along dimension i (``Tensor.repeat``); more sizes than
+    dimensions add leading ones.
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> repeat(zerograd.tensor([1, 2]), 2, 2).tolist()
+    [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
+    x = as_tensor(input)
+    sizes = _sizes(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(
+            f"repeat: got {len(sizes)} repeat counts {sizes} for a tensor of shape {x.shape}; "
+            f"give at least {x.ndim}, one per dimension."
+        )
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"repeat: repeat counts must be >= 0, got {sizes}.")
+    return Repeat(sizes)(x)
+
+
+def unbind(input, dim: int = 0) -> tuple:
+    """The slices of ``input`` along ``dim``, each without that dimension (``torch.unbind``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> [t.tolist() for t in unbind(zerograd.tensor([[1, 2], [3, 4]]), dim=1)]
+    [[1, 3], [2, 4]]
+    """
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise IndexError("unbind: a 0-d tensor has no dimension to unbind; reshape it first.")
+    d = normalize_dim("unbind", dim, x.ndim)
+    lead = (slice(None),) * d
+    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[d]))
+
+
+def _triangle(op, upper, input, diagonal) -> Tensor:
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{op}: needs a tensor of at least 2 dimensions (a matrix or a batch of them), got "
+            f"shape {x.shape}."
+        )
+    if isinstance(diagonal, bool) or not isinstance(diagonal, numbers.Integral):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}.")
+    return Triangle(upper, int(diagonal))(x)
+
+
+def tril(input, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions: elements above the ``diagonal``-th
+    diagonal zeroed (``torch.tril``; 0 the main diagonal, > 0 above it, < 0 below).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> tril(zerograd.ones(3, 3)).tolist()
+    [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    return _triangle("tril", False, input, diagonal)
+
+
+def triu(input, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dimensions: elements below the ``diagonal``-th
+    diagonal zeroed (``torch.triu``).
+
+    Examples
+    --------
+    >>> import zerograd
+    >>> triu(zerograd.ones(2, 3), diagonal=1).tolist()
+    [[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]
+    """
+    return _triangle("triu", True, input, diagonal)
