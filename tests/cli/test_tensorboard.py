@@ -7,19 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 
 import numpy as np
 import pytest
 from cli_helpers import call, fails
+from tensorboard_helpers import get_json, poll_json, tensorboard_server
 
 from zerograd.io import load
 
@@ -114,82 +110,20 @@ def test_the_run_reads_back_in_tensorboards_reader(tb_run):
 
 def test_tensorboards_server_serves_the_runs_scalars(tb_run):
     """The real ``tensorboard`` server on localhost: its HTTP API hands back the run's scalars."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(tb_run),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--reload_interval",
-            "1",
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its data server too, ended with it below
-    )
-    try:
-        url = _server_url(proc, timeout=120)
+    with tensorboard_server(tb_run) as url:
         run = "tensorboard"  # the run's folder, under --logdir
-        tags = _poll(f"{url}/data/plugin/scalars/tags",
-                     lambda t: "accuracy/val" in t.get(run, {}), timeout=120)  # fmt: skip
+        tags = poll_json(f"{url}/data/plugin/scalars/tags",
+                         lambda t: "accuracy/val" in t.get(run, {}), timeout=120)  # fmt: skip
         assert {"step/loss", "step/lr", "loss/train", "accuracy/val", "lr"} <= set(tags[run])
         query = urllib.parse.urlencode({"run": run, "tag": "accuracy/val"})
-        points = _get(f"{url}/data/plugin/scalars/scalars?{query}")
+        points = get_json(f"{url}/data/plugin/scalars/scalars?{query}")
         assert [step for _, step, _ in points] == [STEPS, 2 * STEPS]
         want = [float(row["val_accuracy"]) for row in epoch_rows(tb_run)]
         np.testing.assert_allclose([value for _, _, value in points], want, rtol=1e-5)
         query = urllib.parse.urlencode({"run": run, "tag": "step/loss"})
-        assert [step for _, step, _ in _get(f"{url}/data/plugin/scalars/scalars?{query}")] == (
+        assert [step for _, step, _ in get_json(f"{url}/data/plugin/scalars/scalars?{query}")] == (
             list(range(1, 2 * STEPS + 1))
         )
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
-        proc.stdout.close()
-
-
-def _server_url(proc, timeout: float) -> str:
-    """The address ``tensorboard`` prints once it listens (``... at http://127.0.0.1:PORT/``)."""
-    import selectors
-
-    seen, deadline = [], time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=1):
-                continue
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            seen.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-            if found:
-                return found.group(1)
-    pytest.fail(f"tensorboard did not start within {timeout} s:\n{''.join(seen)}")
-
-
-def _get(url: str):
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _poll(url: str, ready, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = _get(url)
-        if ready(got) or time.monotonic() > deadline:
-            return got
-        time.sleep(0.5)
 
 
 def test_resume_goes_on_logging_each_step_once(tb_run, tmp_path, no_data):

@@ -15,13 +15,13 @@ import http.server
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
+from browser_helpers import chromium_context, chromium_or_skip, collect_errors, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
@@ -31,17 +31,7 @@ problems = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(problems)
 problems = problems.problems  # the same patterns for the sources and the built pages
 DOCS_EXTRA = 'pip install ".[docs]"'
-SHOTS = Path(os.environ.get("ZEROGRAD_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 EXECUTE = "01_perceptron,07b_autograd_engine"  # a few seconds each in quick mode
-CHROMIUM_ARGS = [  # as root on a closed network: no sandbox, no calls home
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _missing_docs_packages() -> list[str]:
@@ -120,49 +110,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _chromium() -> str | None:
-    return os.environ.get("ZEROGRAD_CHROMIUM") or shutil.which("chromium") or None
-
-
 @pytest.fixture(scope="module")
 def browser(site, tmp_path_factory):
-    """(page factory, base URL): headless Chromium on the site served from localhost."""
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the browser check needs Playwright for Python: pip install playwright")
-    if (chromium := _chromium()) is None:
-        pytest.skip(
-            "the browser check needs Chromium: apt-get install chromium (or set ZEROGRAD_CHROMIUM)"
-        )
-    from playwright.sync_api import sync_playwright
-
+    """(browser context, base URL): headless Chromium on the site served from localhost."""
+    chromium_or_skip()  # before serving anything
     handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # a free port
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=chromium,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
+    try:
+        with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
             yield context, base
-        finally:
-            context.close()
-            server.shutdown()
+    finally:
+        server.shutdown()
 
 
 def _open(browser, path: str, shot: str):
     """The page at ``path``, loaded, its console errors collected in ``page.errors``."""
     context, base = browser
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("requestfailed", lambda r: page.errors.append(f"{r.url}: {r.failure}"))
+    page = collect_errors(context.new_page())
     page.goto(base + path, wait_until="load")
     page.wait_for_load_state("networkidle")
     page.shot = shot
@@ -170,9 +136,8 @@ def _open(browser, path: str, shot: str):
 
 
 def _screenshot(page):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(800)  # the header's title slides in after a scroll: let it settle
-    page.screenshot(path=str(SHOTS / f"{page.shot}.png"), full_page=False)
+    screenshot(page, page.shot)
 
 
 def _pictures(page) -> list:
