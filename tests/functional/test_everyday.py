@@ -303,6 +303,7 @@ def test_creation_helpers():
     assert not zg.allclose(zg.tensor([float("nan")]), zg.tensor([float("nan")]))
     assert zg.equal(zg.tensor([1, 2]), zg.tensor([1, 2]))
     assert not zg.equal(zg.tensor([1, 2]), zg.tensor([1, 3]))
+    assert zg.ones(2).equal(zg.ones(2)) and zg.ones(2).allclose(zg.ones(2) + 1e-9)
 
 
 def test_functional_namespace_has_the_functions():

@@ -66,7 +66,7 @@ def _bind():
         "ge",
     ):
         setattr(T, name, getattr(M, name))
-    for name in ("mm", "bmm", "dot", "outer"):
+    for name in ("mm", "bmm", "dot", "outer", "allclose", "equal"):
         setattr(T, name, getattr(M, name))
     for name in Pw.__all__:  # sin, cos, floor, round, isnan, nan_to_num ...
         setattr(T, name, getattr(Pw, name))
