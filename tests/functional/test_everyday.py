@@ -217,6 +217,7 @@ def test_masked_fill_broadcasts_and_keeps_the_dtype():
     x = zg.tensor([[1, 2], [3, 4]])
     y = x.masked_fill(zg.tensor([True, False]), 0)
     assert y.tolist() == [[0, 2], [0, 4]] and y.dtype == np.int64
+    assert x.masked_fill(zg.tensor([True, False]), -1.7).tolist() == [[-1, 2], [-1, 4]]
     with pytest.raises(TypeError, match="masked_fill: mask must be a bool tensor"):
         x.masked_fill(zg.tensor([1, 0]), 0)
     v = zg.tensor(5.0, requires_grad=True)

@@ -244,12 +244,8 @@ def masked_fill(input, mask, value) -> Tensor:
                 else Tensor.wrap(value.data.astype(x.dtype))
             )
     elif isinstance(value, numbers.Number):
-        xp = array_module(x.data)
-        if x.dtype.kind in "iub" and isinstance(value, float) and not float(value).is_integer():
-            raise TypeError(
-                f"masked_fill: value {value} is not a whole number but the tensor is {x.dtype}."
-            )
-        value = xp.asarray(value).astype(x.dtype)
+        # the value takes the tensor's dtype, as in PyTorch: 1.5 fills an int tensor with 1
+        value = array_module(x.data).asarray(value).astype(x.dtype)
     else:
         raise TypeError(
             f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}."
