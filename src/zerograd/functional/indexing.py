@@ -67,6 +67,8 @@ class IndexSelect(Function):
     """y = x's slices at ``index`` along ``dim`` (numpy.take),
     gx = zeros like x with each slice of gy added back where it was read"""
 
+    op_name = "index_select"
+
     def __init__(self, dim):
         self.dim = dim
 
@@ -95,6 +97,7 @@ class Sort(Function):
 
     def __init__(self, dim, descending, k=None):
         self.dim, self.descending, self.k = dim, descending, k
+        self.op_name = "sort" if k is None else "topk"
 
     def forward(self, x):
         xp = array_module(x)

@@ -115,6 +115,7 @@ class PiecewiseConstant(Function):
 
     def __init__(self, kind, decimals=0):
         self.kind, self.decimals = kind, decimals
+        self.op_name = kind  # "floor", not "piecewiseconstant", in errors and graph drawings
 
     def forward(self, x):
         xp = array_module(x)
@@ -132,6 +133,8 @@ class PiecewiseConstant(Function):
 class NanToNum(Function):
     """y = x with NaN, +inf and -inf replaced by ``nan``, ``posinf``, ``neginf``;
     gx = gy where x is finite, else 0 (PyTorch's convention)"""
+
+    op_name = "nan_to_num"
 
     def __init__(self, nan, posinf, neginf):
         self.nan, self.posinf, self.neginf = nan, posinf, neginf

@@ -437,6 +437,7 @@ class Triangle(Function):
 
     def __init__(self, upper, diagonal):
         self.upper, self.diagonal = upper, diagonal
+        self.op_name = "triu" if upper else "tril"
 
     def forward(self, x):
         xp = array_module(x)
