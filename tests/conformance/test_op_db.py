@@ -46,8 +46,10 @@ SPECIAL = {
     "__ror__": _method("__ror__"),
 }
 # random ops: the values cannot match PyTorch's generator; their shape and dtype must
-RANDOM = {"randn", "randn_like", "rand_like", "randint", "empty", "nn.functional.dropout",
-          "nn.functional.dropout2d", "bernoulli", "rand", "normal", "multinomial"}  # fmt: skip
+# (and ops whose values are undefined: empty memory)
+RANDOM = {"randn", "randn_like", "rand_like", "randint", "randint_like", "randperm", "rand",
+          "normal", "multinomial", "bernoulli", "nn.functional.dropout", "nn.functional.dropout2d",
+          "empty", "empty_like", "new_empty", "empty_strided", "new_empty_strided"}  # fmt: skip
 # float32 ops compared at pytorch_db.FLOAT32_LOOSER
 LOOSER = {"nn.functional.scaled_dot_product_attention"}
 # ops random only with some arguments (attention with dropout)
@@ -66,6 +68,8 @@ def twin(op):
     if len(parts) == 1:
         if hasattr(zg, op.name) and callable(getattr(zg, op.name)):
             return getattr(zg, op.name)
+        if isinstance(getattr(zg.Tensor, op.name, None), property):  # x.mT
+            return lambda x: getattr(x, op.name)
         if hasattr(zg.Tensor, op.name):
             return _method(op.name)
     return None
