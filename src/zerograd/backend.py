@@ -25,6 +25,7 @@ __all__ = [
     "sum_to",
     "float32",
     "float64",
+    "int32",
     "int64",
     "bool_",
     "get_default_dtype",
@@ -43,6 +44,7 @@ __all__ = [
 float32 = numpy.float32
 float64 = numpy.float64
 int64 = numpy.int64
+int32 = numpy.int32
 bool_ = numpy.bool_
 
 _ARRAY_TYPES = (numpy.ndarray,)
