@@ -107,6 +107,7 @@ def on_config(config):
         {"Guides": [{title: page} for title, page in guides]},
         {"API reference": [{title: page} for title, page in API]},
         {"Results": "results.md"},
+        {"PyTorch conformance": "conformance.md"},
         {"Reliability": "reliability.md"},
         {"中文": [{"首页": "zh/index.md"}, {"课程": "zh/course.md"}]},
     ]

@@ -7,7 +7,7 @@ they differ) eval mode: the outputs, the input gradients and the parameter gradi
 random upstream gradient, and the buffers after the forward pass (BatchNorm's running stats).
 A sample passes, is refused by zerograd with its own clear error (unsupported), or is skipped by
 ``pytorch_db.skip_reason``; any other outcome fails. ``python tests/conformance/test_module_db.py
---write`` puts the per-layer counts into docs/results.md.
+--write`` puts the per-layer counts into docs/conformance.md.
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+if __name__ == "__main__":  # run as a script (--write): the tests' helpers are one folder up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from pytorch_db import Tally, compare, run_sample, skip_reason, to_zg, torch
 
 import zerograd.nn as znn
 
 from torch.testing._internal.common_modules import module_db  # noqa: E402  isort: skip
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "results.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 START, END = "<!-- module conformance: start -->", "<!-- module conformance: end -->"
 NP = {torch.float64: np.float64, torch.float32: np.float32}
 
@@ -36,7 +40,8 @@ LOOSER = {"MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLa
 
 
 def _key(info) -> str:
-    return info.module_cls.__name__ + (f" ({info.name.split('.')[-1]})" if "." in info.name else "")
+    name, variant = info.module_cls.__name__, info.name.split(".")[-1]
+    return name if variant == name else f"{name} ({variant})"
 
 
 def _tensors(value):
@@ -145,7 +150,7 @@ def test_parameter_names_and_order_match_pytorch_for_every_mapped_layer():
 
 
 # ---------------------------------------------------------------------------------------------
-# the table in docs/results.md
+# the table in docs/conformance.md
 
 
 def render_table() -> str:

@@ -4,7 +4,7 @@ Each sample passes (same values and input gradients as PyTorch), or zerograd ref
 own clear error (counted as unsupported), or it is skipped by the rule in
 ``pytorch_db.skip_reason``.
 A wrong value, a wrong gradient or a crash fails the test. ``python tests/conformance/test_op_db.py
---write`` puts the per-op counts into docs/results.md.
+--write`` puts the per-op counts into docs/conformance.md.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
+if __name__ == "__main__":  # run as a script (--write): the tests' helpers are one folder up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from pytorch_db import Skip, Tally, describe_sample, run_sample, skip_reason, to_zg, torch
 
 import zerograd as zg
@@ -22,7 +26,7 @@ import zerograd.functional as F
 
 from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402  isort: skip
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "results.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 START, END = "<!-- op conformance: start -->", "<!-- op conformance: end -->"
 
 
@@ -194,7 +198,7 @@ def test_op_matches_pytorch_on_its_samples(key, op, zg_fn, torch_fn, dtype):
 
 
 # ---------------------------------------------------------------------------------------------
-# the table in docs/results.md
+# the table in docs/conformance.md
 
 
 def render_table() -> str:
