@@ -4,7 +4,7 @@ Each case runs a lesson in a fresh interpreter as ``python examples/NN_topic.py 
 (``runpy``, ``__name__ == "__main__"``) and checks: exit status 0, no traceback, the lesson's
 numbers still printed, and then one ``skipped:`` line per thing left out, saying what was skipped
 and how to get it. (a) covers every lesson that draws (all but 16), with ``import matplotlib``
-failing; (b) every lesson that reads data files in ``--quick`` mode (5, 6, 16, 17), with
+failing; (b) every lesson that reads data files in ``--quick`` mode (5, 6, 16, 17, 19), with
 ``ZEROGRAD_DATA`` and the cache pointed at empty folders. Lessons 9-13 fall back to the sample
 only in their full mode; their own tests (``test_*_falls_back_*``, run in-process) check that line.
 Some runs are shortened with the lesson's own options (fewer iterations): the code paths are the
@@ -56,9 +56,14 @@ LESSONS = {
     "15_lstm_mnist": (("--epochs", "1"), r"RNN epoch 1: train loss \d\.\d{4}, test accuracy"),
     "16_char_lm": ((), r"--- temperature 1\.0 ---\nROMEO:"),
     "17_transfer_learning": (("--steps", "10"), r"\n +100 +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d\n"),
+    "18_attention": (("--steps", "30"), r"with attention   : [\d,]+ parameters"),
+    "19_char_gpt": (("--iters", "20"), r"--- temperature 1\.0 ---\nROMEO:"),
 }
 DRAWS = [name for name in LESSONS if name != "16_char_lm"]  # 16 writes weights, no pictures
-READS_DATA = ["05_mnist", "06_numerical_gradient", "16_char_lm", "17_transfer_learning"]
+READS_DATA = ["05_mnist", "06_numerical_gradient", "16_char_lm", "17_transfer_learning",
+              "19_char_gpt"]  # fmt: skip
+# the lessons with nothing to do without their text: one line, nothing else
+TEXT_ONLY = {"16_char_lm": "a character model", "19_char_gpt": "a character GPT"}
 
 # what 5 and 6 print when they use the sample's 6,000 / 1,000 images
 SAMPLE_USED = {
@@ -138,8 +143,8 @@ def test_without_the_data_files_prints_the_numbers_and_one_line(name, tmp_path):
     (line,) = lines
     # where it looked, and how to get the files
     assert f"ZEROGRAD_DATA={empty} or {home / 'cache' / 'zerograd'}" in line
-    if name == "16_char_lm":  # no sample of the text ships: the lesson has nothing else to do
-        assert line.startswith("skipped: the lesson: training and sampling a character model (")
+    if name in TEXT_ONLY:  # no sample of the text ships: the lesson has nothing else to do
+        assert line.startswith(f"skipped: the lesson: training and sampling {TEXT_ONLY[name]} (")
         assert "set ZEROGRAD_DATA to a folder holding tinyshakespeare/input.txt" in line
         assert out.strip() == line
         assert not (tmp_path / "out").exists()  # no empty folder left behind
