@@ -331,3 +331,28 @@ def describe_sample(sample) -> str:
     args = [short(sample.input)] + [short(a) for a in sample.args]
     args += [f"{k}={short(v)}" for k, v in sample.kwargs.items()]
     return "(" + ", ".join(args) + ")"
+
+
+def render_counts(what: str, names: list, run, dtypes) -> str:
+    """The docs table: for each name, ``run(index, dtype) -> Tally`` in each dtype, as
+    passed / unsupported / skipped with zerograd's refusal messages counted, and a total row.
+    Fails (rather than write a table) if any sample fails."""
+    rows = [f"| {what} | float64: passed / unsupported / skipped | float32 | zerograd's refusals |",
+            "|---|---|---|---|"]  # fmt: skip
+    total = {d: Tally() for d in dtypes}
+    for i, name in enumerate(names):
+        cells, reasons = [], {}
+        for d in dtypes:
+            t = run(i, d)
+            assert not t.failures, t.failures[:3]
+            for outcome in OUTCOMES:
+                setattr(total[d], outcome, getattr(total[d], outcome) + getattr(t, outcome))
+            cells.append(f"{t.passed} / {t.unsupported} / {t.skipped}")
+            for m, n in t.messages.items():
+                reasons[m] = reasons.get(m, 0) + n
+        why = "; ".join(f"{n}x {m}" for m, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        why = why.replace("|", "\\|")[:300]
+        rows.append(f"| `{name}` | {cells[0]} | {cells[1]} | {why} |")
+    totals = [f"{total[d].passed} / {total[d].unsupported} / {total[d].skipped}" for d in dtypes]
+    rows.append(f"| **all {len(names)} {what}s** | {totals[0]} | {totals[1]} | |")
+    return "\n".join(rows) + "\n"

@@ -22,7 +22,7 @@ import pytest
 if __name__ == "__main__":  # run as a script (--write): the tests' helpers are one folder up
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytorch_db import Tally, compare, run_sample, skip_reason, to_zg, torch
+from pytorch_db import Tally, compare, render_counts, run_sample, skip_reason, to_zg, torch
 
 import zerograd.nn as znn
 
@@ -154,25 +154,8 @@ def test_parameter_names_and_order_match_pytorch_for_every_mapped_layer():
 
 
 def render_table() -> str:
-    rows = ["| layer | float64: passed / unsupported / skipped | float32 | zerograd's refusals |",
-            "|---|---|---|---|"]  # fmt: skip
-    total = {d: Tally() for d in DTYPES}
-    for info in MAPPED:
-        cells, reasons = [], {}
-        for d in DTYPES:
-            t = run_module(info, d)
-            assert not t.failures, t.failures[:3]
-            for name in ("passed", "unsupported", "skipped"):
-                setattr(total[d], name, getattr(total[d], name) + getattr(t, name))
-            cells.append(f"{t.passed} / {t.unsupported} / {t.skipped}")
-            for m, n in t.messages.items():
-                reasons[m] = reasons.get(m, 0) + n
-        why = "; ".join(f"{n}x {m}" for m, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        why = why.replace("|", "\\|")[:300]
-        rows.append(f"| `{_key(info)}` | {cells[0]} | {cells[1]} | {why} |")
-    totals = [f"{total[d].passed} / {total[d].unsupported} / {total[d].skipped}" for d in DTYPES]
-    rows.append(f"| **all {len(MAPPED)} layers** | {totals[0]} | {totals[1]} | |")
-    return "\n".join(rows) + "\n"
+    names = [_key(info) for info in MAPPED]
+    return render_counts("layer", names, lambda i, d: run_module(MAPPED[i], d), DTYPES)
 
 
 def main(argv) -> int:

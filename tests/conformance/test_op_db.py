@@ -19,7 +19,16 @@ import pytest
 if __name__ == "__main__":  # run as a script (--write): the tests' helpers are one folder up
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytorch_db import Skip, Tally, describe_sample, run_sample, skip_reason, to_zg, torch
+from pytorch_db import (
+    Skip,
+    Tally,
+    describe_sample,
+    render_counts,
+    run_sample,
+    skip_reason,
+    to_zg,
+    torch,
+)
 
 import zerograd as zg
 import zerograd.functional as F
@@ -202,25 +211,8 @@ def test_op_matches_pytorch_on_its_samples(key, op, zg_fn, torch_fn, dtype):
 
 
 def render_table() -> str:
-    rows = ["| op | float64: passed / unsupported / skipped | float32 | zerograd's refusals |",
-            "|---|---|---|---|"]  # fmt: skip
-    total = {d: Tally() for d in DTYPES}
-    for key, op, zg_fn, torch_fn in MAPPED:
-        cells, reasons = [], {}
-        for d in DTYPES:
-            t = run_op(key, op, zg_fn, torch_fn, d)
-            assert not t.failures, t.failures[:3]
-            for name in ("passed", "unsupported", "skipped"):
-                setattr(total[d], name, getattr(total[d], name) + getattr(t, name))
-            cells.append(f"{t.passed} / {t.unsupported} / {t.skipped}")
-            for m, n in t.messages.items():
-                reasons[m] = reasons.get(m, 0) + n
-        why = "; ".join(f"{n}x {m}" for m, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        why = why.replace("|", "\\|")[:300]
-        rows.append(f"| `{key}` | {cells[0]} | {cells[1]} | {why} |")
-    totals = [f"{total[d].passed} / {total[d].unsupported} / {total[d].skipped}" for d in DTYPES]
-    rows.append(f"| **all {len(MAPPED)} ops** | {totals[0]} | {totals[1]} | |")
-    return "\n".join(rows) + "\n"
+    names = [m[0] for m in MAPPED]
+    return render_counts("op", names, lambda i, d: run_op(*MAPPED[i], d), DTYPES)
 
 
 def main(argv) -> int:
