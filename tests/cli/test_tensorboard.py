@@ -162,6 +162,20 @@ def test_tensorboard_dir_of_its_own_and_no_mixing_runs(no_data):
     assert not (no_data / "b").exists()
 
 
+def test_a_log_folder_that_cannot_be_made_is_refused_before_any_work(no_data):
+    (no_data / "notes.txt").write_text("not a folder")
+    out = no_data / "run"
+    fails(["train", *ARGS, "--out", out, "--tensorboard", no_data / "notes.txt" / "logs"],
+          r"--tensorboard .*notes\.txt/logs: .*notes\.txt is a file, so the folder cannot be made",
+          2)  # fmt: skip
+    fails(
+        ["train", *ARGS, "--out", out, "--tensorboard", no_data / "notes.txt"],
+        r"--tensorboard .*notes\.txt is a file, not a folder; pass a folder for the logs",
+        2,
+    )
+    assert not out.exists()
+
+
 def test_missing_extra_is_one_line_before_any_work(no_data, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if not installed
     out = no_data / "run"

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from .config import CHANGEABLE, IDENTITY, OPTIMIZERS, ConfigError, RunConfig, RunError
-from .rundir import RunFolder
+from .rundir import RunFolder, refuse_unwritable
 
 __all__ = [
     "run",
@@ -359,10 +359,11 @@ def _check_tensorboard_dir(config: RunConfig, resume, overwrite: bool) -> None:
     holding event files is refused unless ``overwrite`` (the run folder's own ``tensorboard/``
     goes with the run folder, which ``RunFolder.check`` has allowed)."""
     where = config.tensorboard_dir
-    if resume or overwrite or config.tensorboard is True or where is None:
+    if config.tensorboard is True or where is None:
         return
-    if os.path.exists(where) and not os.path.isdir(where):
-        raise RunError(f"--tensorboard {where} is a file, not a folder; pass a folder.", 2)
+    refuse_unwritable("--tensorboard", where, "for the logs")
+    if resume or overwrite:
+        return
     if _event_files(where):
         raise RunError(
             f"--tensorboard {where} already holds the TensorBoard logs of another run; pass "

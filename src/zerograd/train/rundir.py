@@ -14,6 +14,43 @@ FILES = ("config.json", "model.safetensors", "last.safetensors", "best.safetenso
          "results.json", "metrics.csv", "curves.png")  # fmt: skip
 
 
+def refuse_unwritable(option: str, path: str, purpose: str) -> None:
+    """Refuse, before any work, a folder ``path`` (given as ``option``) that cannot be written:
+    a file, a folder under a file, or a place where no folder can be made or written."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunError(f"{option} {path} is a file, not a folder; pass a folder {purpose}.", 2)
+    existing = path
+    while existing and not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    existing = existing or "."
+    if not os.path.isdir(existing):
+        raise RunError(f"{option} {path}: {existing} is a file, so the folder cannot be made.", 2)
+    if not _can_create_in(existing):
+        raise RunError(
+            f"{option} {path}: folders cannot be made in {existing}; pass a folder you can "
+            "write to.",
+            2,
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunError(
+            f"{option} {path}: no permission to write in {existing}; pass a folder you can "
+            "write to.",
+            2,
+        )
+
+
+def _can_create_in(folder: str) -> bool:
+    """Whether a folder can be made in ``folder`` (tried, then removed): permissions alone do not
+    tell for root, or for file systems such as /proc."""
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".zerograd-probe-", dir=folder))
+    except OSError:
+        return False
+    return True
+
+
 class RunFolder:
     """The run folder at ``path``: ``check()`` before any work, ``acquire()`` to own it (creating
     it), ``release(keep=...)`` at the end."""
@@ -42,26 +79,7 @@ class RunFolder:
         """Refuse, before any work, a folder this run may not write: a file, a folder without
         write permission, another run's folder (unless ``resume`` or ``overwrite``)."""
         path = self.path
-        if os.path.exists(path) and not os.path.isdir(path):
-            raise RunError(f"--out {path} is a file, not a folder; pass a folder for the run.", 2)
-        existing = path
-        while existing and not os.path.exists(existing):
-            existing = os.path.dirname(existing)
-        existing = existing or "."
-        if not os.path.isdir(existing):
-            raise RunError(f"--out {path}: {existing} is a file, so the folder cannot be made.", 2)
-        if not self._can_create_in(existing):
-            raise RunError(
-                f"--out {path}: folders cannot be made in {existing}; pass a folder you can "
-                "write to.",
-                2,
-            )
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise RunError(
-                f"--out {path}: no permission to write in {existing}; pass a folder you can "
-                "write to.",
-                2,
-            )
+        refuse_unwritable("--out", path, "for the run")
         if self._fd is None and os.path.isdir(path) and self._locked_by_another():
             raise self._busy()
         held = self.held_files()
@@ -75,18 +93,6 @@ class RunFolder:
                 "continue it, --overwrite to replace it, or another --out.",
                 2,
             )
-
-    @staticmethod
-    def _can_create_in(folder: str) -> bool:
-        """Whether a folder can be made in ``folder`` (tried, then removed): permissions alone
-        do not tell for root, or for file systems such as /proc."""
-        import tempfile
-
-        try:
-            os.rmdir(tempfile.mkdtemp(prefix=".zerograd-probe-", dir=folder))
-        except OSError:
-            return False
-        return True
 
     def acquire(self) -> None:
         """Create the folder if needed and take its lock; a second run is refused at once."""
