@@ -321,7 +321,7 @@ if plt is not None:
 # A neuron is `tanh(w . x + b)`; a layer is a list of neurons reading the same inputs; a
 # network is a list of layers (the last one without tanh, so the output can be any number).
 # With 3 inputs, two hidden layers of 4 and one output it has
-# (3*4 + 4) + (4*4 + 4) + (4*1 + 1) = 41 parameters, every one a `Value`.
+# `(3*4 + 4) + (4*4 + 4) + (4*1 + 1) = 41` parameters, every one a `Value`.
 #
 # The data are Karpathy's four examples with targets +1 and -1; the loss is the summed squared
 # error, and each step is the loop of every lesson since: zero the gradients, forward, loss,
