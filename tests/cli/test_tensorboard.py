@@ -163,6 +163,7 @@ def test_tensorboard_dir_of_its_own_and_no_mixing_runs(no_data):
 
 
 def test_a_log_folder_that_cannot_be_made_is_refused_before_any_work(no_data):
+    pytest.importorskip("tensorboardX", reason=NEEDS_EXTRA)  # without it, that is said first
     (no_data / "notes.txt").write_text("not a folder")
     out = no_data / "run"
     fails(["train", *ARGS, "--out", out, "--tensorboard", no_data / "notes.txt" / "logs"],
